@@ -1,0 +1,35 @@
+"""What training writes into the BentoML model store and serving reads back.
+
+This module is the only code that `training` and `service` share: the model's name, the files
+inside a stored model, the metadata keys, and the input format. Change it in one place and both
+sides follow.
+"""
+
+MODEL_NAME = "mnist_classifier"
+MODEL_TAG_ENV = "MNIST_MODEL_TAG"  # environment variable that picks another stored version
+DEFAULT_MODEL_TAG = f"{MODEL_NAME}:latest"
+
+SAVED_MODEL_DIR = "saved_model"  # exported TF SavedModel: the compiled serving path
+SERVING_ENDPOINT = "serve"  # name of the SavedModel function that maps pixels to probabilities
+KERAS_FILE = "model.keras"  # the full Keras model, for further training or inspection
+REPORT_DIR = "report"  # plots and summary of the training run
+
+IMAGE_SIDE = 28
+INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE)  # one image: raw pixels, 0 = background, 255 = ink
+INPUT_DTYPE = "float32"  # the serving function takes raw 0-255 pixels as float32
+PIXEL_MAX = 255
+NUM_CLASSES = 10
+
+# Metadata keys written by training and read by the service's model-information endpoint.
+META_ARCHITECTURE = "architecture"
+META_TEST_ACCURACY = "test_accuracy"
+META_TEST_LOSS = "test_loss"
+META_PER_CLASS_ACCURACY = "per_class_accuracy"
+META_PARAMETERS = "parameters"
+META_TRAINABLE_PARAMETERS = "trainable_parameters"
+META_NORMALISATION = "normalisation"  # {"mean": ..., "std": ...} of the training pixels
+META_TRAINING_OPTIONS = "training_options"
+META_TRAINING_SECONDS = "training_seconds"
+META_DATA_SHA256 = "data_sha256"
+META_LIBRARY_VERSIONS = "library_versions"
+META_INPUT_FORMAT = "input_format"

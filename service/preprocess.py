@@ -1,0 +1,232 @@
+"""Bytes and arrays in, a (N, 28, 28) float32 batch of MNIST-style pixels out.
+
+Pure functions on NumPy arrays and PIL images, so every rule here is testable without a server.
+Images are prepared the way MNIST itself was made: grayscale, light ink on a dark background,
+cropped to the ink, scaled to fit 20x20 keeping the aspect ratio, and placed in a 28x28 field so
+that the centre of mass of the ink sits at the centre.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from model_contract import IMAGE_SIDE, PIXEL_MAX
+
+DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
+FIELD_CENTRE = (IMAGE_SIDE - 1) / 2  # ... and put its centre of mass here, in a 28x28 field
+INK_THRESHOLD = 0.2  # fraction of the ink's contrast that counts as ink when cropping
+MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
+BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
+WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+class InvalidInput(ValueError):
+    """A request's data cannot be classified; `status` is the HTTP code, the message says why."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def images_to_batch(images: object, max_images: int) -> np.ndarray:
+    """Validate pixel arrays (N x 28 x 28 or N x 784, 0-255) and return them as float32."""
+    try:
+        batch = np.asarray(images)
+    except (ValueError, TypeError):  # ragged: grids mixed with flat rows, or a misshapen image
+        batch = _stack_one_by_one(images)
+    return validate_pixel_batch(batch, max_images)
+
+
+def _stack_one_by_one(images: object) -> np.ndarray:
+    """Stack images of mixed form (28x28 grids and flat rows), naming the first misshapen one."""
+    if not isinstance(images, list):
+        raise InvalidInput("images must be a list of 28x28 arrays or 784-long rows")
+    stacked = []
+    for index, image in enumerate(images):
+        try:
+            array = np.asarray(image)
+        except (ValueError, TypeError) as error:
+            raise InvalidInput(f"image {index} is not a rectangular array of numbers ({error})") from error
+        if array.shape == (IMAGE_SIDE * IMAGE_SIDE,):
+            array = array.reshape(IMAGE_SIDE, IMAGE_SIDE)
+        if array.shape != (IMAGE_SIDE, IMAGE_SIDE):
+            raise InvalidInput(f"image {index} has shape {array.shape}; expected 28x28 or a flat row of 784")
+        stacked.append(array)
+    return np.stack(stacked)
+
+
+def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
+    """Check shape, type and range of a numeric batch; flat 784-long rows become 28x28."""
+    if batch.size == 0:
+        raise InvalidInput("images is empty: send at least one image")
+    if batch.dtype.kind not in "iuf":
+        raise InvalidInput(
+            f"images must hold numbers 0-255, got values of type {batch.dtype} "
+            "(strings, booleans, nulls and nested objects are not pixels)"
+        )
+    if batch.ndim == 2 and batch.shape[1] == IMAGE_SIDE * IMAGE_SIDE:
+        batch = batch.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    if batch.ndim != 3 or batch.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise InvalidInput(
+            f"images have shape {batch.shape}; expected a list of 28x28 arrays, shape (N, 28, 28), "
+            "or of flat 784-long rows, shape (N, 784)"
+        )
+    if len(batch) > max_images:
+        raise InvalidInput(
+            f"{len(batch)} images in one request, more than the limit of {max_images}: split the request",
+            status=413,
+        )
+    batch = batch.astype(np.float32, copy=False)
+    if not np.isfinite(batch).all():
+        raise InvalidInput("images contain NaN or infinite values; pixels must be finite numbers 0-255")
+    low, high = float(batch.min()), float(batch.max())
+    if low < 0 or high > PIXEL_MAX:
+        raise InvalidInput(f"pixel values range from {low:g} to {high:g}; they must lie within 0-255")
+    return batch
+
+
+def read_npy(data: bytes, max_images: int) -> np.ndarray:
+    """A .npy file's array, read without unpickling, its header checked before any allocation."""
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = NPY_HEADER_READERS.get(version)
+        if read_header is None:
+            raise ValueError(f"unsupported .npy format version {version}")
+        shape, _, dtype = read_header(stream)
+    except ValueError as error:
+        raise InvalidInput(f"not a .npy file ({error}); save the array with numpy.save", status=415) from error
+    if dtype.hasobject or dtype.kind not in "iuf":
+        raise InvalidInput(f"the .npy array has dtype {dtype}; send numbers (uint8 or float32)")
+    expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if expected_bytes != len(data) - stream.tell():
+        raise InvalidInput(
+            f"the .npy header promises shape {shape} ({expected_bytes:,} bytes) but the file holds "
+            f"{len(data) - stream.tell():,}: it is truncated or corrupt"
+        )
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if array.shape in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,)):
+        array = array[np.newaxis]
+    return validate_pixel_batch(array, max_images)
+
+
+def open_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Open image bytes, refusing unknown formats and oversized images from the header alone."""
+    if not data:
+        raise InvalidInput("the uploaded file is empty")
+    try:
+        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise InvalidInput(f"image too large to decode safely: {error}", status=413) from error
+    except Image.UnidentifiedImageError as error:
+        raise InvalidInput(
+            f"the file is not an image in a supported format ({', '.join(ALLOWED_FORMATS)})",
+            status=415,
+        ) from error
+    except Exception as error:  # Pillow's parsers raise many types on hostile headers
+        raise InvalidInput(f"the image header is corrupt ({type(error).__name__}: {error})") from error
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise InvalidInput(
+            f"image is {width}x{height} = {width * height:,} pixels, more than the limit of "
+            f"{max_pixels:,}: scale it down before sending",
+            status=413,
+        )
+    return image
+
+
+def decode_grayscale(image: Image.Image) -> np.ndarray:
+    """First frame as a float32 array of 0-255 grey levels, rotated as its EXIF says.
+
+    Transparent pixels take the colour opposite to the ink, so a drawing on a transparent
+    canvas keeps its strokes whatever colour they were drawn in.
+    """
+    try:
+        image.seek(0)
+        if image.format == "JPEG":
+            image.draft("L", (WORKING_SIDE, WORKING_SIDE))  # decode big JPEGs at a reduced scale
+        image = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I;16"):
+            image = image.convert("I")
+        image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BOX)
+        if image.mode in ("I", "F"):
+            grey = np.asarray(image, dtype=np.float32)
+            peak = float(grey.max()) if grey.size else 0.0
+            return np.clip(grey * (PIXEL_MAX / peak), 0, PIXEL_MAX) if peak > PIXEL_MAX else grey
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        if not has_alpha:
+            return np.asarray(image.convert("L"), dtype=np.float32)
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+    except Exception as error:  # truncated data surfaces here, as any of Pillow's error types
+        raise InvalidInput(f"the image data is truncated or corrupt ({type(error).__name__}: {error})") from error
+    grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    alpha = rgba[..., 3] / PIXEL_MAX
+    opaque = alpha > 0.5
+    ink_is_dark = opaque.any() and float(grey[opaque].mean()) < PIXEL_MAX / 2
+    background = PIXEL_MAX if ink_is_dark else 0.0
+    return grey * alpha + background * (1 - alpha)
+
+
+def looks_like_mnist(grey: np.ndarray) -> bool:
+    """28x28 with a dark background: already in MNIST's form, so it passes through unchanged."""
+    return grey.shape == (IMAGE_SIDE, IMAGE_SIDE) and _border_level(grey) < PIXEL_MAX / 2
+
+
+def _border_level(grey: np.ndarray) -> float:
+    """Median grey level of the image's outer frame: the background's brightness."""
+    height, width = grey.shape
+    band_y, band_x = max(1, int(height * BORDER_FRACTION)), max(1, int(width * BORDER_FRACTION))
+    frame = np.concatenate(
+        [grey[:band_y].ravel(), grey[-band_y:].ravel(), grey[:, :band_x].ravel(), grey[:, -band_x:].ravel()]
+    )
+    return float(np.median(frame))
+
+
+def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
+    """Any grey image of one digit -> 28x28 light-on-dark, fitted to 20x20, centred by mass."""
+    if looks_like_mnist(grey):
+        return grey.astype(np.float32)
+    background = _border_level(grey)
+    ink = np.clip(background - grey, 0, None) if background >= PIXEL_MAX / 2 else np.clip(grey - background, 0, None)
+    contrast = float(ink.max())
+    if contrast < MIN_INK_CONTRAST:
+        raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
+    rows = np.flatnonzero((ink >= INK_THRESHOLD * contrast).any(axis=1))
+    cols = np.flatnonzero((ink >= INK_THRESHOLD * contrast).any(axis=0))
+    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (PIXEL_MAX / contrast)
+    height, width = cropped.shape
+    scale = DIGIT_BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    fitted = np.asarray(Image.fromarray(cropped, mode="F").resize(size, Image.Resampling.LANCZOS))
+    return centre_by_mass(np.clip(fitted, 0, PIXEL_MAX))
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit (at most 28x28) in a 28x28 field with its centre of mass at the centre."""
+    field = np.zeros((IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    height, width = digit.shape
+    total = float(digit.sum())
+    if total <= 0:
+        raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
+    ys, xs = np.indices(digit.shape)
+    mass_y = float((ys * digit).sum()) / total
+    mass_x = float((xs * digit).sum()) / total
+    top = int(round(FIELD_CENTRE - mass_y))
+    left = int(round(FIELD_CENTRE - mass_x))
+    top = min(max(top, 0), IMAGE_SIDE - height)  # keep the whole digit inside the field
+    left = min(max(left, 0), IMAGE_SIDE - width)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def image_bytes_to_pixels(data: bytes, max_pixels: int) -> np.ndarray:
+    """One uploaded image file -> a 28x28 float32 array ready for the model."""
+    return to_mnist_layout(decode_grayscale(open_image(data, max_pixels)))

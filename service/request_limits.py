@@ -1,0 +1,121 @@
+"""ASGI middleware that guards what BentoML 1.4 does not: request size and upload form.
+
+BentoML reads whole bodies without a size limit, fetches a URL given in place of an uploaded file,
+and reads a server path given as a JSON string for a `Path` parameter. This middleware stops
+all three before the request reaches BentoML: bodies over the limit get 413, upload endpoints
+accept only `multipart/form-data` (415 otherwise), and every form field there must be a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestLimits:
+    """Buffers each POST body up to `max_body_bytes`, then checks the form of upload routes."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_routes: frozenset[str], max_files: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.upload_routes = upload_routes
+        self.max_files = max_files
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            await self._refuse(scope, receive, send, 413, self._too_large_message())
+            return
+        is_upload = scope["path"].rstrip("/") in self.upload_routes
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if is_upload and content_type != "multipart/form-data":
+            message = (
+                f"{scope['path']} takes multipart/form-data with the file in it, got "
+                f"'{content_type or 'no content type'}'; for example: curl -F image=@digit.png"
+            )
+            await self._refuse(scope, receive, send, 415, message)
+            return
+        try:
+            body = await self._read_body(receive)
+        except BodyTooLarge:
+            await self._refuse(scope, receive, send, 413, self._too_large_message())
+            return
+        replay = _replaying(body, receive)
+        if is_upload:
+            problem = await self._form_problem(scope, _replaying(body, receive))
+            if problem is not None:
+                await self._refuse(scope, receive, send, 400, problem)
+                return
+        await self.app(scope, replay, send)
+
+    def _too_large_message(self) -> str:
+        return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _form_problem(self, scope: Scope, receive: Receive) -> str | None:
+        """Why an upload form is refused, or None: every field must be a file, none a URL."""
+        try:
+            form = await Request(scope, receive).form(max_files=self.max_files, max_fields=self.max_files)
+        except (MultiPartException, ValueError) as error:
+            return f"malformed multipart form: {error}"
+        try:
+            for name, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    return (
+                        f"form field '{name}' must be an uploaded file; text values and URLs are "
+                        "not accepted (curl: -F image=@digit.png, not -F image=...)"
+                    )
+        finally:
+            await form.close()
+        return None
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands the buffered body over once, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

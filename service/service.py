@@ -1,0 +1,146 @@
+"""The MNIST digit service: endpoints only. Validation and image maths live in `preprocess`.
+
+    bentoml serve            # from the project root; reads bentofile.yaml
+
+/predict is the batchable endpoint: BentoML's adaptive batching merges concurrent requests into
+one model call. The image endpoints decode their files and then call /predict through the
+service's own in-process proxy, so their images are batched with everyone else's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import bentoml
+import numpy as np
+from bentoml.validators import ContentType
+from pydantic import AfterValidator, Field, PlainSerializer
+from starlette.responses import JSONResponse
+
+import model_contract as contract
+from service.model_runtime import CompiledClassifier
+from service.preprocess import InvalidInput, image_bytes_to_pixels, images_to_batch, read_npy
+from service.request_limits import RequestLimits
+from service.schemas import ModelInfo, Prediction
+from service.settings import ServiceSettings
+
+settings = ServiceSettings()
+UPLOAD_ROUTES = frozenset({"/predict_image", "/predict_images", "/predict_npy"})
+EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
+
+PixelBatch = Annotated[
+    list,
+    Field(
+        description="one or more images: 28x28 arrays (or flat 784-long rows) of 0-255 pixels, "
+        f"light ink on a dark background as in MNIST; at most {settings.max_images_per_request}",
+        examples=[[EXAMPLE_IMAGE]],
+    ),
+    AfterValidator(lambda images: images_to_batch(images, settings.max_images_per_request)),
+    PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for the in-process proxy
+]
+ImageFile = Annotated[Path, ContentType("image/*")]
+
+
+def error_response(error: InvalidInput) -> JSONResponse:
+    """The one JSON body every refused request gets: {"error": what went wrong}."""
+    return JSONResponse({"error": str(error)}, status_code=error.status)
+
+
+def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
+    digits = probabilities.argmax(axis=1)
+    return [
+        Prediction(digit=int(digit), confidence=float(row[digit]), probabilities=row.tolist())
+        for digit, row in zip(digits, probabilities, strict=True)
+    ]
+
+
+def missing_model_message(tag: str) -> str:
+    return (
+        f"no model '{tag}' in the BentoML model store ({bentoml.models.BentoModel.__module__} "
+        f"home: {os.environ.get('BENTOML_HOME', '~/bentoml')}). Train one first: "
+        "python -m training --data ../shared/data/mnist.npz   (or: make train)"
+    )
+
+
+@bentoml.service(
+    workers=settings.workers,
+    traffic={"timeout": 60},
+    resources={"cpu": "2"},
+)
+class MnistClassifier:
+    """Recognises handwritten digits with the model that `python -m training` stored."""
+
+    stored_model = bentoml.models.BentoModel(settings.model_tag)
+
+    def __init__(self) -> None:
+        self.classifier = CompiledClassifier(self.stored_model.path)
+        self.classifier.warm_up()  # before the worker reports ready on /readyz
+
+    @bentoml.api(
+        batchable=True,
+        max_batch_size=settings.max_batch_size,
+        max_latency_ms=settings.max_latency_ms,
+    )
+    def predict(self, images: PixelBatch) -> list[Prediction]:
+        """Classify 28x28 pixel arrays; concurrent requests are batched into one model call."""
+        return to_predictions(self.classifier.probabilities(np.asarray(images, dtype=np.float32)))
+
+    @bentoml.api
+    def predict_npy(self, array: Annotated[Path, ContentType("application/octet-stream")]) -> list[Prediction]:
+        """Classify a .npy upload of shape (N, 28, 28) or (N, 784): the compact form for big batches."""
+        try:
+            pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
+        except InvalidInput as error:
+            return error_response(error)
+        return to_predictions(self.classifier.probabilities(pixels))
+
+    @bentoml.api
+    async def predict_image(self, image: ImageFile) -> Prediction:
+        """Classify one image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any size, any colours)."""
+        answers = await self._predict_files([image])
+        return answers if isinstance(answers, JSONResponse) else answers[0]
+
+    @bentoml.api
+    async def predict_images(
+        self, images: Annotated[list[ImageFile], Field(min_length=1, max_length=settings.max_files_per_request)]
+    ) -> list[Prediction]:
+        """Classify several image files in one request; answers come in the order of the files."""
+        return await self._predict_files(images)
+
+    async def _predict_files(self, files: list[Path]) -> list[Prediction] | JSONResponse:
+        try:
+            pixels = [await anyio.to_thread.run_sync(self._file_to_pixels, path) for path in files]
+        except InvalidInput as error:
+            return error_response(error)
+        return await self.to_async.predict(images=np.stack(pixels).round(1).tolist())
+
+    @staticmethod
+    def _file_to_pixels(path: Path) -> np.ndarray:
+        return image_bytes_to_pixels(path.read_bytes(), settings.max_image_pixels)
+
+    @bentoml.api
+    def model_info(self) -> ModelInfo:
+        """Which model serves, its test accuracy, the input it expects, and the device it runs on."""
+        stored = self.stored_model
+        metadata = stored.info.metadata
+        return ModelInfo(
+            tag=str(stored.tag),
+            created=stored.info.creation_time.isoformat(),
+            architecture=metadata.get(contract.META_ARCHITECTURE, "unknown"),
+            test_accuracy=metadata.get(contract.META_TEST_ACCURACY, float("nan")),
+            parameters=metadata.get(contract.META_PARAMETERS, 0),
+            device=self.classifier.device,
+            input_format=metadata.get(contract.META_INPUT_FORMAT, {}),
+            limits=settings.model_dump(exclude={"model_tag", "workers"}),
+        )
+
+
+MnistClassifier.add_asgi_middleware(
+    RequestLimits,
+    max_body_bytes=settings.max_body_bytes,
+    upload_routes=UPLOAD_ROUTES,
+    max_files=settings.max_files_per_request,
+)

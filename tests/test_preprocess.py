@@ -1,0 +1,215 @@
+"""Image and array preprocessing on its own: MNIST placement rules and every refusal."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from service.preprocess import (
+    InvalidInput,
+    centre_by_mass,
+    decode_grayscale,
+    image_bytes_to_pixels,
+    images_to_batch,
+    open_image,
+    read_npy,
+    to_mnist_layout,
+)
+
+MAX_PIXELS = 40_000_000
+
+
+def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def large_off_centre_seven() -> Image.Image:
+    """A thick dark '7' drawn 120 px tall in the top-left part of a white 300x200 RGB canvas."""
+    canvas = Image.new("RGB", (300, 200), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(30, 20), (110, 20)], fill="black", width=12)
+    draw.line([(110, 20), (60, 140)], fill="black", width=12)
+    return canvas
+
+
+def ink_box(pixels: np.ndarray, threshold: float = 30) -> tuple[int, int]:
+    rows = np.flatnonzero((pixels > threshold).any(axis=1))
+    cols = np.flatnonzero((pixels > threshold).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(pixels.shape)
+    return (ys * pixels).sum() / pixels.sum(), (xs * pixels).sum() / pixels.sum()
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG"])
+def test_large_off_centre_digit_follows_mnist_placement(format: str) -> None:
+    pixels = image_bytes_to_pixels(encode(large_off_centre_seven(), format), MAX_PIXELS)
+    assert pixels.shape == (28, 28) and pixels.dtype == np.float32
+    height, width = ink_box(pixels)
+    assert max(height, width) in (19, 20, 21)  # longer side scaled to the 20-pixel box
+    assert height > width  # aspect ratio kept: the seven is taller than wide
+    mass_y, mass_x = centre_of_mass(pixels)
+    assert abs(mass_y - 13.5) <= 1 and abs(mass_x - 13.5) <= 1
+    assert pixels[0].max() == 0 and pixels[:, 0].max() == 0  # dark background, light ink
+    assert pixels.max() > 200
+
+
+def test_mnist_style_image_passes_unchanged() -> None:
+    digit = np.zeros((28, 28), np.uint8)
+    digit[5:23, 12:16] = 255
+    digit[5:8, 8:20] = 180
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(digit)), MAX_PIXELS)
+    np.testing.assert_array_equal(pixels, digit.astype(np.float32))
+
+
+def test_drawing_on_transparent_canvas_keeps_its_strokes() -> None:
+    canvas = Image.new("RGBA", (200, 200), (0, 0, 0, 0))  # transparent black background
+    ImageDraw.Draw(canvas).line([(100, 30), (100, 170)], fill=(0, 0, 0, 255), width=14)
+    pixels = image_bytes_to_pixels(encode(canvas), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert height >= 19 and width <= 6  # a vertical stroke: a "1"
+
+
+def test_sixteen_bit_grayscale_is_scaled_not_clipped() -> None:
+    digit = np.zeros((60, 60), np.uint16)
+    digit[10:50, 25:35] = 60000
+    grey = decode_grayscale(Image.open(io.BytesIO(encode(Image.fromarray(digit)))))
+    assert 250 <= grey.max() <= 255
+
+
+def test_gif_uses_its_first_frame() -> None:
+    first = Image.new("L", (40, 40), 255)
+    ImageDraw.Draw(first).rectangle([18, 5, 22, 35], fill=0)
+    second = Image.new("L", (40, 40), 255)
+    buffer = io.BytesIO()
+    first.save(buffer, format="GIF", save_all=True, append_images=[second])
+    pixels = image_bytes_to_pixels(buffer.getvalue(), MAX_PIXELS)
+    assert pixels.max() > 200
+
+
+def test_blank_image_has_no_digit() -> None:
+    with pytest.raises(InvalidInput, match="no digit found") as caught:
+        image_bytes_to_pixels(encode(Image.new("RGB", (100, 80), "white")), MAX_PIXELS)
+    assert caught.value.status == 422
+
+
+def test_bytes_that_are_not_an_image() -> None:
+    with pytest.raises(InvalidInput, match="not an image") as caught:
+        open_image(b"this is plain text, not a picture", MAX_PIXELS)
+    assert caught.value.status == 415
+
+
+def test_truncated_png_is_refused_cleanly() -> None:
+    data = encode(large_off_centre_seven())
+    with pytest.raises(InvalidInput, match="truncated or corrupt"):
+        image_bytes_to_pixels(data[: len(data) // 2], MAX_PIXELS)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims a size; the data is a few bytes. A decompression bomb's shape."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("side", [20_000, 100_000])
+def test_decompression_bomb_rejected_from_header(side: int) -> None:
+    with pytest.raises(InvalidInput, match="pixels|too large") as caught:
+        open_image(png_header_only(side, side), MAX_PIXELS)
+    assert caught.value.status == 413
+
+
+def test_centre_by_mass_puts_the_mass_at_the_centre() -> None:
+    digit = np.zeros((10, 6), np.float32)
+    digit[:, :2] = 1.0  # mass on the left edge
+    field = centre_by_mass(digit)
+    mass_y, mass_x = centre_of_mass(field)
+    assert abs(mass_y - 13.5) <= 0.5 and abs(mass_x - 13.5) <= 0.5
+
+
+def test_wide_digit_keeps_aspect_ratio() -> None:
+    grey = np.full((100, 300), 255.0, np.float32)
+    grey[40:60, 20:280] = 0  # a long dark bar
+    height, width = ink_box(to_mnist_layout(grey))
+    assert width in (19, 20, 21) and height <= 3
+
+
+def test_arrays_accept_grids_and_flat_rows() -> None:
+    grid = np.arange(784, dtype=np.float32).reshape(28, 28) % 256
+    batch = images_to_batch([grid.tolist(), grid.ravel().astype(int).tolist()[:784]], max_images=8)
+    assert batch.shape == (2, 28, 28)
+    flat = images_to_batch([grid.ravel().tolist()] * 3, max_images=8)
+    np.testing.assert_array_equal(flat[0], grid)
+
+
+@pytest.mark.parametrize(
+    ("images", "message", "status"),
+    [
+        ([], "empty", 400),
+        ([[1, 2, 3]], "shape", 400),
+        ([[[0] * 28] * 27], "shape", 400),
+        ([[["a"] * 28] * 28], "numbers 0-255", 400),
+        ([[[float("nan")] * 28] * 28], "NaN or infinite", 400),
+        ([[[float("inf")] * 28] * 28], "NaN or infinite", 400),
+        ([[[256] * 28] * 28], "within 0-255", 400),
+        ([[[-1] * 28] * 28], "within 0-255", 400),
+        ([[[0] * 28] * 28, [[0] * 28] * 27], "image 1 has shape", 400),
+        ([[[0] * 28] * 28] * 5, "more than the limit", 413),
+    ],
+)
+def test_bad_arrays_name_the_problem(images: list, message: str, status: int) -> None:
+    with pytest.raises(InvalidInput, match=message) as caught:
+        images_to_batch(images, max_images=4)
+    assert caught.value.status == status
+
+
+def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def test_npy_round_trip() -> None:
+    digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    np.testing.assert_array_equal(read_npy(npy_bytes(digits), max_images=8), digits.astype(np.float32))
+    assert read_npy(npy_bytes(digits[0]), max_images=8).shape == (1, 28, 28)
+    assert read_npy(npy_bytes(digits.reshape(5, 784)), max_images=8).shape == (5, 28, 28)
+
+
+def test_npy_with_objects_is_never_unpickled() -> None:
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled!')",))
+
+    payload = npy_bytes(np.array([Boom()], dtype=object), allow_pickle=True)
+    with pytest.raises(InvalidInput, match="dtype object"):
+        read_npy(payload, max_images=8)
+
+
+def test_npy_header_that_lies_about_its_size() -> None:
+    data = npy_bytes(np.zeros((2, 28, 28), np.uint8)).replace(b"(2, 28, 28)", b"(9999999, 28, 28)")
+    with pytest.raises(InvalidInput, match="truncated or corrupt"):
+        read_npy(data, max_images=8)
+
+
+def test_npy_that_is_not_npy() -> None:
+    with pytest.raises(InvalidInput, match="not a .npy file") as caught:
+        read_npy(b"GIF89a not numpy", max_images=8)
+    assert caught.value.status == 415

@@ -1,0 +1,74 @@
+"""Training on tiny made-up data: the loss goes down, schedules apply, the report is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.data import Mnist
+from training.recipes import TrainConfig, recipe_for
+from training.train import learning_rate, train
+
+
+def separable_data(count: int = 256) -> Mnist:
+    """Digit k is a bright square at row 2k: trivially learnable, so the loss must fall."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = rng.integers(0, 30, (count, 28, 28)).astype(np.uint8)
+    for index, label in enumerate(labels):
+        images[index, 2 * label : 2 * label + 6, 8:20] = 250
+    return Mnist(images, labels, images[:64], labels[:64], source="made up", sha256="0" * 64)
+
+
+def test_loss_goes_down_and_accuracy_is_measured() -> None:
+    config = TrainConfig(model="linear", epochs=3, batch_size=32, learning_rates=(1e-2,), augment=False, verbose=0)
+    result = train(config, separable_data())
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.evaluation.accuracy > 0.9
+    assert result.evaluation.confusion.sum() == 64
+    assert len(result.epoch_seconds) == 3
+
+
+def test_epoch_schedule_lowers_the_rate_in_the_second_epoch() -> None:
+    config = TrainConfig(model="linear", epochs=2, batch_size=64, learning_rates=(1e-3, 1e-4), augment=False, verbose=0)
+    result = train(config, separable_data())
+    np.testing.assert_allclose(result.history["learning_rate"], [1e-3, 1e-4], rtol=1e-5)
+
+
+def test_cosine_schedule_warms_up_then_decays() -> None:
+    config = TrainConfig(schedule="cosine", epochs=4, learning_rates=(1e-2,), warmup_epochs=1)
+    schedule, callbacks = learning_rate(config, steps_per_epoch=10)
+    assert callbacks == []
+    rates = [float(schedule(step)) for step in (0, 10, 39)]
+    assert rates[0] < rates[1] and rates[1] == pytest.approx(1e-2) and rates[2] < 1e-3
+
+
+def test_unknown_recipe_and_model_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown recipe"):
+        recipe_for("resnet")
+    with pytest.raises(ValueError, match="unknown model"):
+        train(TrainConfig(model="resnet"), separable_data())
+
+
+def test_run_writes_report_and_stores_the_model(tmp_path: Path) -> None:
+    import bentoml
+
+    from training.cli import run_training
+
+    config = TrainConfig(model="linear", epochs=1, augment=True, verbose=0, output=str(tmp_path))
+    summary = run_training(config, separable_data())
+    folder = Path(summary["report_folder"])
+    for name in (
+        "learning_curves.png",
+        "confusion_matrix.png",
+        "augmented_samples.png",
+        "mistakes.png",
+        "summary.json",
+        "summary.md",
+    ):
+        assert (folder / name).stat().st_size > 0, name
+    stored = bentoml.models.get(summary["model_tag"])
+    assert stored.info.metadata["architecture"] == "linear"
+    assert stored.info.metadata["training_options"]["epochs"] == 1

@@ -1,0 +1,66 @@
+"""Training hyperparameters: one frozen dataclass, and the tutorial's recipe for each model.
+
+Every field has a command-line flag of the same name (see `training/__main__.py`), and the whole
+config is written verbatim into the stored model's metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+DEFAULT_MODEL = "conv_batchnorm_dropout"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What one training run does. Defaults are the tutorial's recipe for its final net."""
+
+    model: str = DEFAULT_MODEL
+    epochs: int = 2
+    batch_size: int = 32  # Keras's default, which the tutorial kept
+    # "epochs": learning_rates[i] for epoch i, the last one repeated.
+    # "cosine": warm up to learning_rates[0] for warmup_epochs, then cosine decay to zero.
+    schedule: str = "epochs"
+    learning_rates: tuple[float, ...] = (1e-3, 1e-4)
+    warmup_epochs: float = 0.0
+    augment: bool = True
+    rotation_degrees: float = 10.0
+    zoom: float = 0.1
+    shear_degrees: float = 0.1  # ImageDataGenerator's unit, as the tutorial used it
+    shift_pixels: float = 0.0
+    seed: int = 42
+    data: str | None = None  # None: $MNIST_DATA, else Keras's download
+    limit: int | None = None  # use only the first N training images
+    output: str = "runs"  # each run writes its report into a folder under this one
+    save: bool = True  # put the trained model into the BentoML model store
+    verbose: int = 1  # Keras's progress bar: 1 per batch, 2 a line per epoch, 0 silent
+
+
+# The tutorial's recipe for each of its models.
+TUTORIAL_RECIPES: dict[str, TrainConfig] = {
+    "linear": TrainConfig(model="linear", epochs=10, learning_rates=(1e-3,), augment=False),
+    "one_hidden_layer": TrainConfig(model="one_hidden_layer", epochs=10, learning_rates=(1e-3,), augment=False),
+    "conv": TrainConfig(model="conv", epochs=1, learning_rates=(1e-3,), augment=False),
+    "conv_dropout": TrainConfig(model="conv_dropout", epochs=1, learning_rates=(1e-3,)),
+    "conv_batchnorm_dropout": TrainConfig(),
+}
+
+# As far as this network goes in about ten minutes on two cores: same architecture, more epochs,
+# a warm-up then cosine decay, and small shifts added to the tutorial's augmentation.
+LONG_RECIPE = TrainConfig(
+    epochs=15,
+    batch_size=128,
+    schedule="cosine",
+    learning_rates=(3e-3,),
+    warmup_epochs=1.0,
+    shift_pixels=2.0,
+)
+
+RECIPES: dict[str, TrainConfig] = {**TUTORIAL_RECIPES, "long": LONG_RECIPE}
+
+
+def recipe_for(name: str, **overrides: object) -> TrainConfig:
+    """The named recipe (a model's tutorial recipe, or "long") with some fields replaced."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe '{name}': choose one of {', '.join(RECIPES)}")
+    return replace(RECIPES[name], **overrides)

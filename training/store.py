@@ -1,0 +1,71 @@
+"""Put a trained model into the BentoML model store, in the layout `model_contract` describes."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import bentoml
+import keras
+import numpy as np
+import tensorflow as tf
+
+import model_contract as contract
+from training.data import Mnist
+from training.recipes import TrainConfig
+from training.train import TrainResult
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "bentoml": bentoml.__version__,
+    }
+
+
+def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dict:
+    """Everything a reader of the store should know about how this model was made and how it does."""
+    model = result.model
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    return {
+        contract.META_ARCHITECTURE: config.model,
+        contract.META_TEST_ACCURACY: round(result.evaluation.accuracy, 5),
+        contract.META_TEST_LOSS: round(result.evaluation.loss, 5),
+        contract.META_PER_CLASS_ACCURACY: result.evaluation.per_class_accuracy,
+        contract.META_PARAMETERS: int(model.count_params()),
+        contract.META_TRAINABLE_PARAMETERS: trainable,
+        contract.META_NORMALISATION: {"mean": round(result.mean, 4), "std": round(result.std, 4)},
+        contract.META_TRAINING_OPTIONS: {  # BentoML metadata has no null: unset options are left out
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(config).items()
+            if value is not None
+        },
+        contract.META_TRAINING_SECONDS: round(result.seconds, 1),
+        contract.META_DATA_SHA256: data.sha256,
+        contract.META_LIBRARY_VERSIONS: library_versions(),
+        contract.META_INPUT_FORMAT: {
+            "shape": list(contract.INPUT_SHAPE),
+            "dtype": contract.INPUT_DTYPE,
+            "range": [0, contract.PIXEL_MAX],
+            "ink": "light on dark, as in MNIST",
+        },
+    }
+
+
+def save_to_store(model: keras.Model, metadata: dict, report_folder: Path | None) -> bentoml.Model:
+    """Write the SavedModel (what serving loads), the .keras file and the report as a new version."""
+    with bentoml.models.create(
+        contract.MODEL_NAME,
+        labels={"architecture": metadata[contract.META_ARCHITECTURE]},
+        metadata=metadata,
+    ) as stored:
+        model.export(stored.path_of(contract.SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+        model.save(stored.path_of(contract.KERAS_FILE))
+        if report_folder is not None:
+            shutil.copytree(report_folder, stored.path_of(contract.REPORT_DIR))
+    return stored

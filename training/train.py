@@ -1,0 +1,133 @@
+"""Fit one of the five models with a `TrainConfig` and measure it on the MNIST test set."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from model_contract import NUM_CLASSES
+from training.augment import AugmentConfig, training_dataset
+from training.data import Mnist
+from training.models import ARCHITECTURES
+from training.recipes import TrainConfig
+
+EVAL_BATCH_SIZE = 1000
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall-clock seconds of every epoch, for the reports and the benchmarks."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self._started)
+
+
+@dataclass
+class Evaluation:
+    """How a model does on the test set."""
+
+    accuracy: float
+    loss: float
+    per_class_accuracy: list[float]
+    confusion: np.ndarray  # confusion[true, predicted] counts
+    probabilities: np.ndarray
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: dict[str, list[float]]
+    epoch_seconds: list[float]
+    seconds: float
+    evaluation: Evaluation
+    mean: float
+    std: float
+
+
+def augment_config(config: TrainConfig) -> AugmentConfig | None:
+    """The augmentation a config asks for, or None for plain batches."""
+    if not config.augment:
+        return None
+    return AugmentConfig(config.rotation_degrees, config.zoom, config.shear_degrees, config.shift_pixels)
+
+
+def learning_rate(config: TrainConfig, steps_per_epoch: int) -> tuple[object, list]:
+    """The optimizer's learning rate and the callbacks that drive it, for the config's schedule."""
+    if config.schedule == "cosine":
+        peak = config.learning_rates[0]
+        warmup_steps = int(config.warmup_epochs * steps_per_epoch)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=peak / 10,
+            decay_steps=config.epochs * steps_per_epoch - warmup_steps,
+            warmup_target=peak,
+            warmup_steps=warmup_steps,
+        )
+        return schedule, []
+    if config.schedule == "epochs":
+        rates = config.learning_rates
+        by_epoch = keras.callbacks.LearningRateScheduler(lambda epoch: rates[min(epoch, len(rates) - 1)])
+        return rates[0], [by_epoch]
+    raise ValueError(f"unknown schedule '{config.schedule}': choose 'epochs' or 'cosine'")
+
+
+def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Accuracy, cross-entropy, per-class accuracy and confusion matrix on labelled images."""
+    probabilities = model.predict(images.astype(np.float32), batch_size=EVAL_BATCH_SIZE, verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    picked = probabilities[np.arange(len(labels)), labels]
+    return Evaluation(
+        accuracy=float((predicted == labels).mean()),
+        loss=float(-np.log(np.clip(picked, 1e-7, 1.0)).mean()),
+        per_class_accuracy=[round(float(a), 5) for a in per_class],
+        confusion=confusion,
+        probabilities=probabilities,
+    )
+
+
+def train(config: TrainConfig, data: Mnist) -> TrainResult:
+    """Build the config's model with the data's pixel statistics, fit it, and evaluate it."""
+    if config.model not in ARCHITECTURES:
+        raise ValueError(f"unknown model '{config.model}': choose one of {', '.join(ARCHITECTURES)}")
+    keras.utils.set_random_seed(config.seed)
+    mean, std = float(data.x_train.mean()), float(data.x_train.std())
+    model = ARCHITECTURES[config.model](mean, std)
+    steps_per_epoch = -(-len(data.x_train) // config.batch_size)
+    rate, schedule_callbacks = learning_rate(config, steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    batches = training_dataset(data.x_train, data.y_train, config.batch_size, config.seed, augment_config(config))
+    timer = EpochTimer()
+    started = time.perf_counter()
+    history = model.fit(
+        batches,
+        epochs=config.epochs,
+        validation_data=(data.x_test.astype(np.float32), data.y_test),
+        validation_batch_size=EVAL_BATCH_SIZE,
+        callbacks=[timer, *schedule_callbacks],
+        verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself
+    )
+    seconds = time.perf_counter() - started
+    return TrainResult(
+        model=model,
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        epoch_seconds=timer.seconds,
+        seconds=seconds,
+        evaluation=evaluate(model, data.x_test, data.y_test),
+        mean=mean,
+        std=std,
+    )
