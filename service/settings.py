@@ -20,6 +20,7 @@ class ServiceSettings(BaseSettings):
     max_files_per_request: int = Field(64, ge=1, description="files in one /predict_images call")
     max_body_bytes: int = Field(16 * MEBIBYTE, ge=1024, description="largest request body accepted")
     max_image_pixels: int = Field(40_000_000, ge=784, description="largest image, width x height, decoded")
+    adaptive_batching: bool = Field(True, description="merge concurrent /predict requests into one model call")
     max_batch_size: int = Field(256, ge=1, description="most images adaptive batching puts in one model call")
     max_latency_ms: int = Field(5000, ge=10, description="batching's latency budget before it answers 503")
     workers: int = Field(1, ge=1, description="server processes; one uses all cores through TensorFlow")

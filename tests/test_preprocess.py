@@ -58,7 +58,7 @@ def test_large_off_centre_digit_follows_mnist_placement(format: str) -> None:
     assert max(height, width) in (19, 20, 21)  # longer side scaled to the 20-pixel box
     assert height > width  # aspect ratio kept: the seven is taller than wide
     mass_y, mass_x = centre_of_mass(pixels)
-    assert abs(mass_y - 13.5) <= 1 and abs(mass_x - 13.5) <= 1
+    assert abs(mass_y - 14) <= 1 and abs(mass_x - 14) <= 1
     assert pixels[0].max() == 0 and pixels[:, 0].max() == 0  # dark background, light ink
     assert pixels.max() > 200
 
@@ -141,7 +141,7 @@ def test_centre_by_mass_puts_the_mass_at_the_centre() -> None:
     digit[:, :2] = 1.0  # mass on the left edge
     field = centre_by_mass(digit)
     mass_y, mass_x = centre_of_mass(field)
-    assert abs(mass_y - 13.5) <= 0.5 and abs(mass_x - 13.5) <= 0.5
+    assert abs(mass_y - 14) <= 0.5 and abs(mass_x - 14) <= 0.5
 
 
 def test_wide_digit_keeps_aspect_ratio() -> None:

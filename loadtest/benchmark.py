@@ -1,0 +1,126 @@
+"""Serving benchmark: our service beside the alternatives, on this machine, in one run.
+
+    python -m loadtest.benchmark --seconds 15
+
+One image per request at 1, 8, 32 and 64 concurrent clients against: a no-op BentoML endpoint
+taking the same JSON (the framework's ceiling), our service with adaptive batching and without,
+and FastAPI calling Keras's `model.predict` per request; then batches of 64 per request as .npy
+to our service. Writes results/benchmark.md, results/benchmark.json and results/benchmark.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import bentoml
+import keras
+import tensorflow as tf
+
+from loadtest.locust_runner import run_locust
+from loadtest.servers import bentoml_command, serving, uvicorn_command
+
+CONCURRENCY = (1, 8, 32, 64)
+NPY_BATCH = 64
+TARGETS = {  # name -> (server command, ready path, environment, locust user class, extra locust flags)
+    "no-op BentoML endpoint": (
+        bentoml_command("loadtest.noop_service:NoOp"),
+        "/readyz",
+        {},
+        "SingleArrayUser",
+        ["--no-check-digits"],
+    ),
+    "ours, adaptive batching": (bentoml_command(), "/readyz", {}, "SingleArrayUser", []),
+    "ours, batching off": (bentoml_command(), "/readyz", {"MNIST_ADAPTIVE_BATCHING": "false"}, "SingleArrayUser", []),
+    "FastAPI + model.predict": (uvicorn_command("loadtest.fastapi_baseline:app"), "/readyz", {}, "SingleArrayUser", []),
+    f"ours, {NPY_BATCH} per request (.npy)": (bentoml_command(), "/readyz", {}, "NpyBatchUser", []),
+}
+
+
+def measure(seconds: int, folder: Path) -> list[dict]:
+    rows = []
+    for target, (command, ready, env, user_class, extra) in TARGETS.items():
+        with serving(command, ready, env, log=folder / "server.log") as (url, _):
+            for clients in CONCURRENCY:
+                slug = f"{target.split(',')[0].split()[0]}-{user_class}-{clients}".lower()
+                result = run_locust(url, user_class, clients, seconds, folder / "raw" / slug, extra)
+                images = NPY_BATCH if user_class == "NpyBatchUser" else 1
+                rows.append({"target": target, "clients": clients, "images_per_request": images, **asdict(result)})
+                print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+def format_row(row: dict) -> str:
+    return (
+        f"| {row['target']} | {row['clients']} | {row['requests_per_s']:.0f} | "
+        f"{row['requests_per_s'] * row['images_per_request']:.0f} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | "
+        f"{row['p99_ms']:.0f} | {row['failures']} | {row['generator_cpu']:.2f} |"
+    )
+
+
+def ratios(rows: list[dict], clients: int = 32) -> list[str]:
+    at = {row["target"]: row["requests_per_s"] for row in rows if row["clients"] == clients}
+    ours = at["ours, adaptive batching"]
+    return [
+        f"At {clients} clients, one image per request, ours with adaptive batching serves "
+        f"{ours / at['no-op BentoML endpoint']:.2f}x the no-op endpoint's requests/s, "
+        f"{ours / at['ours, batching off']:.2f}x ours with batching off, and "
+        f"{ours / at['FastAPI + model.predict']:.1f}x FastAPI + model.predict.",
+    ]
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for target in TARGETS:
+        points = [row for row in rows if row["target"] == target]
+        clients = [row["clients"] for row in points]
+        left.plot(clients, [r["requests_per_s"] * r["images_per_request"] for r in points], "o-", label=target)
+        right.plot(clients, [r["p99_ms"] for r in points], "o-", label=target)
+    left.set(xscale="log", yscale="log", xlabel="concurrent clients", ylabel="images/s", title="throughput")
+    right.set(xscale="log", yscale="log", xlabel="concurrent clients", ylabel="ms", title="p99 latency")
+    for axis in (left, right):
+        axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
+        axis.grid(alpha=0.3)
+    left.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--seconds", type=int, default=15, help="per measurement point (15)")
+    cli.add_argument("--results", default="results", help="output folder (results)")
+    args = cli.parse_args()
+    folder = Path(args.results)
+    folder.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores; Python "
+        f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, BentoML "
+        f"{bentoml.__version__}; {args.seconds} s per point; load from locust (FastHttpUser) on the same machine.",
+        "",
+        "| target | clients | requests/s | images/s | p50 ms | p95 ms | p99 ms | failures | locust CPU (cores) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    print("\n".join(header), flush=True)
+    rows = measure(args.seconds, folder)
+    lines = header + [format_row(row) for row in rows] + [""] + ratios(rows)
+    (folder / "benchmark.md").write_text("\n".join(lines) + "\n")
+    (folder / "benchmark.json").write_text(json.dumps(rows, indent=2) + "\n")
+    plot(rows, folder / "benchmark.png")
+    print("\n" + "\n".join(ratios(rows)))
+    print(f"wrote {folder / 'benchmark.md'}, {folder / 'benchmark.json'}, {folder / 'benchmark.png'}")
+
+
+if __name__ == "__main__":
+    main()

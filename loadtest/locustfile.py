@@ -1,0 +1,206 @@
+"""Locust users for the real traffic mixes. Payloads are real MNIST test digits, encoded once.
+
+    locust -f loadtest/locustfile.py --host http://127.0.0.1:3000 SingleArrayUser
+    python -m loadtest.run single --users 32 --seconds 60          # headless, with checks
+
+Every answer is checked: status, shape, and the digit against the label. A wrong-answer rate above
+--max-wrong-rate turns answers into failures in locust's statistics; at the end, any failure or a
+p95 above --max-p95-ms makes locust exit non-zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import uuid
+
+from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust.env import Environment
+
+from loadtest.payloads import Payloads, build_payloads, load_digits
+
+MIN_ANSWERS_BEFORE_JUDGING = 100  # the wrong-answer rate means little before this many answers
+BATCH_SIZES = (8, 32, 64)
+NPY_BATCH = 64
+
+
+class Traffic:
+    """Payloads and the running tally of answers, shared by all users of this process."""
+
+    payloads: Payloads | None = None
+    check_digits = True
+    max_wrong_rate = 0.05
+    answers = 0
+    wrong = 0
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser) -> None:
+    parser.add_argument("--mnist-data", default=None, help="mnist.npz for the payloads ($MNIST_DATA)")
+    parser.add_argument("--max-wrong-rate", type=float, default=0.05, help="wrong digits that count as failures")
+    parser.add_argument("--max-p95-ms", type=float, default=0, help="exit non-zero above this p95 (0: off)")
+    parser.add_argument("--no-check-digits", action="store_true", help="skip the digit check (no-op targets)")
+    parser.add_argument("--user-rate", type=float, default=0, help="requests/s per user (0: as fast as answered)")
+
+
+@events.init.add_listener
+def load_payloads(environment: Environment, **_) -> None:
+    options = environment.parsed_options
+    Traffic.check_digits = not getattr(options, "no_check_digits", False)
+    Traffic.max_wrong_rate = getattr(options, "max_wrong_rate", 0.05)
+    if getattr(options, "user_rate", 0):
+        DigitUser.wait_time = constant_throughput(options.user_rate)
+    if Traffic.payloads is None:
+        Traffic.payloads = build_payloads(*load_digits(getattr(options, "mnist_data", None)), batch_sizes=BATCH_SIZES)
+
+
+@events.quitting.add_listener
+def judge(environment: Environment, **_) -> None:
+    """Non-zero exit on any failure, or on a p95 above the limit: the load test's verdict."""
+    total = environment.stats.total
+    limit = getattr(environment.parsed_options, "max_p95_ms", 0)
+    p95 = total.get_response_time_percentile(0.95) or 0
+    if total.num_failures:
+        print(f"FAIL: {total.num_failures} of {total.num_requests} requests failed")
+        environment.process_exit_code = 1
+    elif limit and p95 > limit:
+        print(f"FAIL: p95 latency {p95:.0f} ms is above the limit of {limit:.0f} ms")
+        environment.process_exit_code = 1
+    else:
+        print(f"PASS: {total.num_requests} requests, no failures, p95 {p95:.0f} ms")
+
+
+def check_answers(response, labels) -> None:
+    """Mark the response failed unless it holds one well-formed answer per image, mostly right."""
+    if response.status_code != 200:
+        response.failure(f"status {response.status_code}: {response.text[:200]}")
+        return
+    try:
+        answers = json.loads(response.content)
+        answers = [answers] if isinstance(answers, dict) else answers
+        digits = [int(a["digit"]) for a in answers]
+        well_formed = all(len(a["probabilities"]) == 10 for a in answers)
+    except (ValueError, KeyError, TypeError) as error:
+        response.failure(f"malformed answer: {error}")
+        return
+    if len(digits) != len(labels) or not well_formed:
+        response.failure(f"expected {len(labels)} answers of 10 probabilities, got {len(digits)}")
+        return
+    if Traffic.check_digits:
+        Traffic.answers += len(digits)
+        Traffic.wrong += sum(d != int(label) for d, label in zip(digits, labels, strict=True))
+        rate = Traffic.wrong / Traffic.answers
+        if Traffic.answers >= MIN_ANSWERS_BEFORE_JUDGING and rate > Traffic.max_wrong_rate:
+            response.failure(f"wrong-answer rate {rate:.1%} above {Traffic.max_wrong_rate:.1%}")
+            return
+    response.success()
+
+
+def multipart(field: str, filename: str, content: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
+    """A multipart/form-data body with one file, built once so requests only send bytes."""
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"
+    }
+
+
+class DigitUser(FastHttpUser):
+    """Common ground: a cursor over the payloads, and the request helpers."""
+
+    abstract = True
+    wait_time = constant(0)  # closed loop: each user sends its next request as soon as it has an answer
+
+    def on_start(self) -> None:
+        self.cursor = itertools.count(random.randrange(1000))
+        payloads = Traffic.payloads
+        self.png_bodies = [multipart("image", "digit.png", body, "image/png") for body in payloads.png]
+        self.npy_bodies = [
+            multipart("array", "batch.npy", body, "application/octet-stream") for body in payloads.batch_npy[NPY_BATCH]
+        ]
+
+    def _next(self, count: int) -> int:
+        return next(self.cursor) % count
+
+    def send_single_array(self) -> None:
+        index = self._next(len(Traffic.payloads.single_json))
+        body, label = Traffic.payloads.single_json[index], Traffic.payloads.labels[index]
+        headers = {"Content-Type": "application/json"}
+        with self.client.post("/predict", data=body, headers=headers, catch_response=True, name="/predict [1]") as r:
+            check_answers(r, [label])
+
+    def send_small_batch(self) -> None:
+        size = random.choice(BATCH_SIZES)
+        index = self._next(len(Traffic.payloads.batch_json[size]))
+        body, labels = Traffic.payloads.batch_json[size][index], Traffic.payloads.batch_labels[size][index]
+        headers = {"Content-Type": "application/json"}
+        with self.client.post(
+            "/predict", data=body, headers=headers, catch_response=True, name=f"/predict [{size}]"
+        ) as r:
+            check_answers(r, labels)
+
+    def send_png(self) -> None:
+        index = self._next(len(self.png_bodies))
+        body, headers = self.png_bodies[index]
+        with self.client.post("/predict_image", data=body, headers=headers, catch_response=True) as r:
+            check_answers(r, [Traffic.payloads.labels[index]])
+
+    def send_npy_batch(self) -> None:
+        index = self._next(len(self.npy_bodies))
+        body, headers = self.npy_bodies[index]
+        with self.client.post(
+            "/predict_npy", data=body, headers=headers, catch_response=True, name="/predict_npy [64]"
+        ) as r:
+            check_answers(r, Traffic.payloads.batch_labels[NPY_BATCH][index])
+
+
+class SingleArrayUser(DigitUser):
+    """One 28x28 array per request to /predict: the traffic adaptive batching is for."""
+
+    @task
+    def single(self) -> None:
+        self.send_single_array()
+
+
+class SmallBatchUser(DigitUser):
+    """Batches of 8, 32 or 64 arrays per request to /predict."""
+
+    @task
+    def batch(self) -> None:
+        self.send_small_batch()
+
+
+class PngUser(DigitUser):
+    """One PNG upload per request to /predict_image."""
+
+    @task
+    def png(self) -> None:
+        self.send_png()
+
+
+class NpyBatchUser(DigitUser):
+    """Batches of 64 as .npy uploads to /predict_npy: the most efficient form for bulk work."""
+
+    @task
+    def npy(self) -> None:
+        self.send_npy_batch()
+
+
+class MixedUser(DigitUser):
+    """Most requests single arrays, some small batches, some PNG uploads."""
+
+    @task(6)
+    def single(self) -> None:
+        self.send_single_array()
+
+    @task(2)
+    def batch(self) -> None:
+        self.send_small_batch()
+
+    @task(2)
+    def png(self) -> None:
+        self.send_png()

@@ -1,0 +1,72 @@
+"""Start the servers that load tests and benchmarks talk to, on free loopback ports only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_S = 180
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, ready_path: str = "/readyz") -> None:
+    """Poll until the server answers 200, or fail if it exits or takes too long."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before it was ready")
+        try:
+            if httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server not ready after {READY_TIMEOUT_S} s")
+
+
+@contextmanager
+def serving(
+    command: list[str], ready_path: str, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """Run a server command with {port} filled in; yields (url, pid) once ready, stops it after."""
+    port = free_port()
+    command = [part.replace("{port}", str(port)) for part in command]
+    output = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=subprocess.STDOUT
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    try:
+        wait_ready(url, process, ready_path)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if log:
+            output.close()
+
+
+def bentoml_command(service: str = "service.service:MnistClassifier") -> list[str]:
+    return [sys.executable, "-m", "bentoml", "serve", service, "--host", LOOPBACK, "--port", "{port}"]
+
+
+def uvicorn_command(app: str) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--host", LOOPBACK, "--port", "{port}", "--log-level", "warning"]

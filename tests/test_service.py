@@ -1,0 +1,297 @@
+"""Integration: a real `bentoml serve` process on a free loopback port, every endpoint, every refusal."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+import model_contract as contract
+
+pytestmark = [pytest.mark.integration, pytest.mark.mnist]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_S = 180
+CONCURRENT_REQUESTS = 200
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trained_model: dict, bentoml_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`bentoml serve` on the tiny trained model; yields its base URL once /readyz answers 200."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {
+        **os.environ,
+        "BENTOML_HOME": str(bentoml_home),
+        contract.MODEL_TAG_ENV: trained_model["model_tag"],
+        "MNIST_MAX_IMAGES_PER_REQUEST": "64",
+        "MNIST_MAX_BODY_BYTES": str(4 << 20),
+        "MNIST_MAX_IMAGE_PIXELS": "4000000",
+    }
+    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"bentoml serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def reference(trained_model: dict):
+    """The same stored model, run in-process: what every HTTP answer must agree with."""
+    import bentoml
+
+    from service.model_runtime import CompiledClassifier
+
+    return CompiledClassifier(bentoml.models.get(trained_model["model_tag"]).path)
+
+
+def png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def on_white_canvas_jpeg(pixels: np.ndarray) -> bytes:
+    """An MNIST digit as a user would photograph it: dark ink, large, off-centre, white RGB page."""
+    digit = Image.fromarray(255 - pixels.astype(np.uint8)).resize((150, 150), Image.Resampling.BICUBIC)
+    page = Image.new("RGB", (300, 200), "white")
+    page.paste(digit.convert("RGB"), (130, 30))
+    buffer = io.BytesIO()
+    page.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def post(url: str, route: str, **kwargs) -> httpx.Response:
+    return httpx.post(f"{url}{route}", timeout=60, **kwargs)
+
+
+def test_predict_matches_in_process_model(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    expected = reference.probabilities(images[:5].astype(np.float32))
+    response = post(server, "/predict", json={"images": images[:5].tolist()})
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert [a["digit"] for a in answers] == expected.argmax(axis=1).tolist()
+    for answer, row in zip(answers, expected, strict=True):
+        assert len(answer["probabilities"]) == 10
+        assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-4)
+        np.testing.assert_allclose(answer["probabilities"], row, atol=1e-5)
+        assert answer["confidence"] == pytest.approx(max(row), abs=1e-5)
+
+
+def test_predict_accepts_flat_rows_and_floats(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    flat = (images[:3].reshape(3, 784) / 1.0).tolist()
+    answers = post(server, "/predict", json={"images": flat}).json()
+    assert [a["digit"] for a in answers] == reference.probabilities(images[:3].astype(np.float32)).argmax(1).tolist()
+
+
+def test_python_client_predicts_png_and_array(server: str, reference, digit_images, tmp_path: Path) -> None:
+    import bentoml
+
+    images, _ = digit_images
+    expected = reference.probabilities(images[:2].astype(np.float32)).argmax(axis=1)
+    (tmp_path / "digit.png").write_bytes(png(images[0]))
+    with bentoml.SyncHTTPClient(server) as client:
+        assert client.predict_image(image=tmp_path / "digit.png")["digit"] == expected[0]
+        assert [a["digit"] for a in client.predict(images=images[:2].tolist())] == expected.tolist()
+
+
+def test_mnist_style_png_equals_array_prediction(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    for pixels in images[:5]:
+        answer = post(server, "/predict_image", files={"image": ("d.png", png(pixels), "image/png")}).json()
+        np.testing.assert_allclose(
+            answer["probabilities"], reference.probabilities(pixels[None].astype(np.float32))[0], atol=1e-5
+        )
+
+
+def test_white_background_jpegs_are_read_like_mnist(server: str, digit_images) -> None:
+    images, labels = digit_images
+    files = [("images", (f"{i}.jpg", on_white_canvas_jpeg(images[i]), "image/jpeg")) for i in range(20)]
+    answers = post(server, "/predict_images", files=files).json()
+    correct = sum(a["digit"] == int(label) for a, label in zip(answers, labels[:20], strict=True))
+    assert correct >= 17, f"{correct}/20 photographed-style digits recognised"
+
+
+def test_predict_images_keeps_file_order(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    files = [("images", (f"{i}.png", png(images[i]), "image/png")) for i in range(6)]
+    answers = post(server, "/predict_images", files=files).json()
+    assert [a["digit"] for a in answers] == reference.probabilities(images[:6].astype(np.float32)).argmax(1).tolist()
+
+
+def test_predict_npy(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    buffer = io.BytesIO()
+    np.save(buffer, images[:50])
+    response = post(
+        server, "/predict_npy", files={"array": ("batch.npy", buffer.getvalue(), "application/octet-stream")}
+    )
+    assert response.status_code == 200, response.text
+    expected = reference.probabilities(images[:50].astype(np.float32)).argmax(axis=1)
+    assert [a["digit"] for a in response.json()] == expected.tolist()
+
+
+def test_model_info(server: str, trained_model: dict) -> None:
+    info = post(server, "/model_info").json()
+    assert info["tag"] == trained_model["model_tag"]
+    assert info["architecture"] == "conv_batchnorm_dropout"
+    assert info["test_accuracy"] == pytest.approx(trained_model["test_accuracy"])
+    assert info["device"] in ("/CPU:0", "/GPU:0")
+    assert info["input_format"]["shape"] == [28, 28]
+    assert info["limits"]["max_images_per_request"] == 64
+
+
+def test_bentoml_health_metrics_and_docs_stay(server: str) -> None:
+    for route in ("/healthz", "/livez", "/readyz"):
+        assert httpx.get(f"{server}{route}").status_code == 200
+    post(server, "/predict", json={"images": [[[0] * 28] * 28]})
+    assert "bentoml_service_request" in httpx.get(f"{server}/metrics").text
+    paths = httpx.get(f"{server}/docs.json").json()["paths"]
+    for route in ("/predict", "/predict_image", "/predict_images", "/predict_npy", "/model_info"):
+        assert route in paths
+
+
+def json_with_nan() -> str:
+    rows = ["[" + ",".join(["NaN"] + ["0"] * 27) + "]"] + ["[" + ",".join(["0"] * 28) + "]"] * 27
+    return '{"images": [[' + ",".join(rows) + "]]}"
+
+
+def too_many_pixels_png() -> bytes:
+    return png(np.zeros((2100, 2100), np.uint8))
+
+
+BAD_REQUESTS = [
+    ("/predict", {"json": {"images": [[1, 2, 3]]}}, 400, "shape"),
+    ("/predict", {"json": {"images": []}}, 400, "empty"),
+    ("/predict", {"json": {"images": [[["x"] * 28] * 28]}}, 400, "numbers 0-255"),
+    ("/predict", {"content": json_with_nan()}, 400, ""),
+    ("/predict", {"json": {"images": [[[300] * 28] * 28]}}, 400, "within 0-255"),
+    ("/predict", {"json": {"images": [[[0] * 28] * 28] * 65}}, 400, "more than the limit"),
+    ("/predict", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, ""),
+    (
+        "/predict",
+        {"content": b"\x80\x04K\x01.", "headers": {"content-type": "application/vnd.bentoml+pickle"}},
+        415,
+        "pickle",
+    ),
+    (
+        "/predict",
+        {"content": b"0" * (5 << 20), "headers": {"content-type": "application/json"}},
+        413,
+        "larger than the limit",
+    ),
+    ("/predict_image", {"files": {"image": ("x.png", b"hello, not an image", "image/png")}}, 415, "not an image"),
+    ("/predict_image", {"files": {"image": ("x.png", png(np.full((50, 50), 255))[:-30], "image/png")}}, 400, ""),
+    ("/predict_image", {"files": {"image": ("x.png", too_many_pixels_png(), "image/png")}}, 413, "more than the limit"),
+    ("/predict_image", {"files": {"image": ("x.png", png(np.full((50, 50), 255)), "image/png")}}, 422, "no digit"),
+    (
+        "/predict_image",
+        {"data": {"image": "http://127.0.0.1:1/digit.png"}, "files": {"image": ("a.png", b"a")}},
+        400,
+        "URLs",
+    ),
+    ("/predict_image", {"json": {"image": "/etc/passwd"}}, 415, "multipart/form-data"),
+    ("/predict_image", {"files": {"picture": ("x.png", png(np.zeros((28, 28))), "image/png")}}, 400, "field 'image'"),
+    (
+        "/predict_npy",
+        {
+            "files": {
+                "array": (
+                    "a.npy",
+                    b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+                    + b" " * 50
+                    + b"\n",
+                    "application/octet-stream",
+                )
+            }
+        },
+        400,
+        "dtype object",
+    ),
+]
+
+
+@pytest.mark.parametrize(("route", "request_kwargs", "status", "message"), BAD_REQUESTS)
+def test_bad_input_gets_a_clear_4xx_and_the_service_keeps_serving(
+    server: str, route: str, request_kwargs: dict, status: int, message: str
+) -> None:
+    if "content" in request_kwargs and "headers" not in request_kwargs:
+        request_kwargs = {**request_kwargs, "headers": {"content-type": "application/json"}}
+    response = post(server, route, **request_kwargs)
+    assert response.status_code == status, response.text
+    assert message.lower() in response.text.lower()
+    assert post(server, "/predict", json={"images": [[[0] * 28] * 28]}).status_code == 200
+
+
+def test_concurrent_requests_each_get_their_own_answer(server: str, reference, digit_images) -> None:
+    images, _ = digit_images
+    images = images[:CONCURRENT_REQUESTS].astype(np.float32)
+    expected = reference.probabilities(images)
+
+    def ask(index: int) -> list[float]:
+        response = post(server, "/predict", json={"images": [images[index].tolist()]})
+        response.raise_for_status()
+        return response.json()[0]["probabilities"]
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
+        answers = list(pool.map(ask, range(CONCURRENT_REQUESTS)))
+    np.testing.assert_allclose(np.array(answers), expected, atol=1e-5)
+    # the metrics prove that adaptive batching really merged requests
+    histogram = [
+        line for line in httpx.get(f"{server}/metrics").text.splitlines() if "adaptive_batch_size_count" in line
+    ]
+    batches = sum(float(line.rsplit(" ", 1)[1]) for line in histogram)
+    assert 0 < batches < CONCURRENT_REQUESTS, histogram
+
+
+def test_no_model_in_store_refuses_to_start_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "empty-home")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", "serve", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "python -m training" in result.stdout + result.stderr
+    print(json.dumps(result.stderr[-500:]))
