@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import model_contract as contract
 
 TRAIN_LIMIT = 5000  # the integration run: first 5,000 MNIST training images, one epoch
 
@@ -65,3 +68,33 @@ def trained_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def digit_images(mnist) -> tuple[np.ndarray, np.ndarray]:
     """The first 300 MNIST test images and their labels."""
     return mnist.x_test[:300], mnist.y_test[:300]
+
+
+@pytest.fixture(scope="session")
+def server(trained_model: dict, bentoml_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`bentoml serve` on the tiny trained model; yields its base URL once /readyz answers 200."""
+    from loadtest.servers import bentoml_command, serving
+
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {
+        "BENTOML_HOME": str(bentoml_home),
+        contract.MODEL_TAG_ENV: trained_model["model_tag"],
+        "MNIST_MAX_IMAGES_PER_REQUEST": "64",
+        "MNIST_MAX_BODY_BYTES": str(4 << 20),
+        "MNIST_MAX_IMAGE_PIXELS": "4000000",
+    }
+    try:
+        with serving(bentoml_command(), "/readyz", env, log) as (url, _):
+            yield url
+    except RuntimeError as error:
+        pytest.fail(f"{error}:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def reference(trained_model: dict):
+    """The same stored model, run in-process: what every HTTP answer must agree with."""
+    import bentoml
+
+    from service.model_runtime import CompiledClassifier
+
+    return CompiledClassifier(bentoml.models.get(trained_model["model_tag"]).path)

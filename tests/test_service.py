@@ -5,11 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,67 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import model_contract as contract
+from loadtest.servers import PROJECT_ROOT, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.mnist]
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-READY_TIMEOUT_S = 180
 CONCURRENT_REQUESTS = 200
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(trained_model: dict, bentoml_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`bentoml serve` on the tiny trained model; yields its base URL once /readyz answers 200."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {
-        **os.environ,
-        "BENTOML_HOME": str(bentoml_home),
-        contract.MODEL_TAG_ENV: trained_model["model_tag"],
-        "MNIST_MAX_IMAGES_PER_REQUEST": "64",
-        "MNIST_MAX_BODY_BYTES": str(4 << 20),
-        "MNIST_MAX_IMAGE_PIXELS": "4000000",
-    }
-    command = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"bentoml serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-@pytest.fixture(scope="module")
-def reference(trained_model: dict):
-    """The same stored model, run in-process: what every HTTP answer must agree with."""
-    import bentoml
-
-    from service.model_runtime import CompiledClassifier
-
-    return CompiledClassifier(bentoml.models.get(trained_model["model_tag"]).path)
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -194,6 +134,13 @@ def json_with_nan() -> str:
     return '{"images": [[' + ",".join(rows) + "]]}"
 
 
+def object_npy() -> bytes:
+    """A .npy holding a pickled Python object: the server must refuse it without unpickling."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"pickled": True}], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
 def too_many_pixels_png() -> bytes:
     return png(np.zeros((2100, 2100), np.uint8))
 
@@ -230,22 +177,7 @@ BAD_REQUESTS = [
     ),
     ("/predict_image", {"json": {"image": "/etc/passwd"}}, 415, "multipart/form-data"),
     ("/predict_image", {"files": {"picture": ("x.png", png(np.zeros((28, 28))), "image/png")}}, 400, "field 'image'"),
-    (
-        "/predict_npy",
-        {
-            "files": {
-                "array": (
-                    "a.npy",
-                    b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
-                    + b" " * 50
-                    + b"\n",
-                    "application/octet-stream",
-                )
-            }
-        },
-        400,
-        "dtype object",
-    ),
+    ("/predict_npy", {"files": {"array": ("a.npy", object_npy(), "application/octet-stream")}}, 400, "dtype object"),
 ]
 
 
@@ -271,15 +203,23 @@ def test_concurrent_requests_each_get_their_own_answer(server: str, reference, d
         response.raise_for_status()
         return response.json()[0]["probabilities"]
 
+    batches_before = model_calls(server)
     with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
         answers = list(pool.map(ask, range(CONCURRENT_REQUESTS)))
     np.testing.assert_allclose(np.array(answers), expected, atol=1e-5)
-    # the metrics prove that adaptive batching really merged requests
-    histogram = [
-        line for line in httpx.get(f"{server}/metrics").text.splitlines() if "adaptive_batch_size_count" in line
-    ]
-    batches = sum(float(line.rsplit(" ", 1)[1]) for line in histogram)
-    assert 0 < batches < CONCURRENT_REQUESTS, histogram
+    # BentoML's metrics prove that adaptive batching really merged requests into fewer model calls
+    batches = model_calls(server) - batches_before
+    assert 0 < batches < CONCURRENT_REQUESTS, f"{batches} model calls for {CONCURRENT_REQUESTS} requests"
+
+
+def model_calls(server: str) -> float:
+    """How many batches /predict has run so far, from BentoML's adaptive-batch-size histogram."""
+    metrics = httpx.get(f"{server}/metrics").text.splitlines()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics
+        if line.startswith("bentoml_service_adaptive_batch_size_count")
+    )
 
 
 def test_no_model_in_store_refuses_to_start_with_one_line(tmp_path: Path) -> None:

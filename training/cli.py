@@ -99,6 +99,11 @@ def parser() -> argparse.ArgumentParser:
         help="put the model into the BentoML model store (default yes)",
     )
     cli.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="train only when the model store has no mnist_classifier yet (what `make serve` uses)",
+    )
+    cli.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
@@ -119,8 +124,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return recipe_for(args.recipe or args.model or DEFAULT_MODEL, **overrides)
 
 
+def stored_model() -> str | None:
+    """Tag of the newest stored mnist_classifier, or None when the store has none."""
+    import bentoml
+
+    from model_contract import MODEL_NAME
+
+    try:
+        return str(bentoml.models.get(f"{MODEL_NAME}:latest").tag)
+    except bentoml.exceptions.NotFound:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.if_missing and (existing := stored_model()) is not None:
+        print(f"the model store already has {existing}; not training (drop --if-missing to train anyway)")
+        return 0
     try:
         config = config_from_args(args)
         run_training(config)

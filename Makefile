@@ -1,0 +1,66 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make serve   environment, a trained model if the store has none, the service on port 3000
+#   make test    environment, then the whole test suite
+#
+# MNIST: Keras downloads it by default. Set MNIST_DATA=/path/to/mnist.npz to use a local copy;
+# on the project's development machines ../shared/data/mnist.npz is picked up automatically.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 3000
+MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
+export MNIST_DATA
+
+.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark loadtest soak \
+        lint bento container-test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+serve: $(VENV)/.installed
+	$(PY) -m training --if-missing
+	$(VENV)/bin/bentoml serve --host 0.0.0.0 --port $(PORT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+train: $(VENV)/.installed  ## the tutorial's final net and two-epoch recipe
+	$(PY) -m training
+
+train-long: $(VENV)/.installed  ## same net, longer recipe: as high as it goes
+	$(PY) -m training --recipe long
+
+reproduce: $(VENV)/.installed  ## all five tutorial models, table in results/reproduction.md
+	$(PY) -m training.reproduce --seeds 42 1 2
+
+bench-augment: $(VENV)/.installed
+	$(PY) -m training.bench_augment
+
+bench-inprocess: $(VENV)/.installed
+	$(PY) -m loadtest.bench_inprocess
+
+benchmark: $(VENV)/.installed  ## HTTP serving benchmark, table in results/benchmark.md
+	$(PY) -m loadtest.benchmark
+
+loadtest: $(VENV)/.installed  ## SCENARIO=single|batch|png|npy|mixed USERS=32 SECONDS=60
+	$(PY) -m loadtest.run $(or $(SCENARIO),mixed) --users $(or $(USERS),32) --seconds $(or $(SECONDS),60)
+
+soak: $(VENV)/.installed  ## ten minutes at RATE requests/s (about 70% of the measured maximum)
+	$(PY) -m loadtest.run soak --users 32 --seconds 600 --rate $(or $(RATE),700)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bento: $(VENV)/.installed
+	$(PY) -m training --if-missing
+	$(VENV)/bin/bentoml build
+
+container-test: $(VENV)/.installed  ## builds and checks the container image (needs docker)
+	bash scripts/container_test.sh
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,76 @@
+"""Does augmentation slow training? Plain and augmented epochs, alternated, in one run.
+
+    python -m training.bench_augment --data ../shared/data/mnist.npz
+
+Trains the final net for plain, augmented, plain, augmented epochs on the same data and prints
+each epoch's seconds and the ratio of augmented to plain (best of each); writes results/augment.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from training.augment import AugmentConfig, training_dataset
+from training.data import load_mnist
+from training.models import conv_batchnorm_dropout
+from training.train import EpochTimer
+
+ROUNDS = 2
+BATCH_SIZE = 32
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--data", help="mnist.npz or IDX folder (default $MNIST_DATA, else download)")
+    cli.add_argument("--limit", type=int, help="first N training images only")
+    cli.add_argument("--results", default="results", help="output folder (results)")
+    args = cli.parse_args()
+
+    data = load_mnist(args.data).limited(args.limit)
+    keras.utils.set_random_seed(0)
+    model = conv_batchnorm_dropout(float(data.x_train.mean()), float(data.x_train.std()))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    pipelines = {
+        "plain": training_dataset(data.x_train, data.y_train, BATCH_SIZE, 0, augment=None),
+        "augmented": training_dataset(data.x_train, data.y_train, BATCH_SIZE, 0, augment=AugmentConfig()),
+    }
+    model.fit(pipelines["plain"].take(20), verbose=0)  # trace the training step before timing
+    seconds: dict[str, list[float]] = {name: [] for name in pipelines}
+    for round_index in range(ROUNDS):
+        for name, pipeline in pipelines.items():
+            timer = EpochTimer()
+            model.fit(pipeline, epochs=1, callbacks=[timer], verbose=0, shuffle=False)
+            seconds[name].append(timer.seconds[0])
+            print(f"round {round_index + 1}: {name} epoch {timer.seconds[0]:.1f} s", flush=True)
+
+    plain, augmented = min(seconds["plain"]), min(seconds["augmented"])
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, TensorFlow "
+        f"{tf.__version__}; {len(data.x_train):,} images, batch {BATCH_SIZE}, final net; "
+        "`python -m training.bench_augment`.",
+        "",
+        "| epoch | seconds (each round) | best |",
+        "| --- | --- | ---: |",
+        *(
+            f"| {name} | {', '.join(f'{s:.1f}' for s in values)} | {min(values):.1f} |"
+            for name, values in seconds.items()
+        ),
+        "",
+        f"Augmented / plain: {augmented / plain:.3f}x (target: at most 1.15x).",
+    ]
+    folder = Path(args.results)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "augment.md").write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines) + f"\n\nwrote {folder / 'augment.md'}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
