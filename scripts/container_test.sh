@@ -13,6 +13,8 @@ BENTOFILE=${BENTOFILE:-bentofile.yaml}
 IMAGE=${IMAGE:-mnist-digit-service:smoke}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-300}
 
+# the classic builder unless told otherwise: engines without buildx (like the stand-in here) lack BuildKit
+export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 export BENTOML_HOME=$(mktemp -d /tmp/container-test-bentoml.XXXX)
 workdir=$(mktemp -d /tmp/container-test.XXXX)
 container=""
