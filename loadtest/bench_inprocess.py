@@ -23,6 +23,7 @@ import tensorflow as tf
 
 import model_contract as contract
 from service.model_runtime import CompiledClassifier
+from training.report import write_markdown
 
 LATENCY_CALLS = 300
 THROUGHPUT_BATCH = 256
@@ -85,10 +86,7 @@ def main() -> None:
     ]
     for name, (median, p99, rate) in results.items():
         lines.append(f"| {name} | {median:.2f} | {p99:.2f} | {rate:,.0f} | {median / base[0]:.1f}x |")
-    folder = Path(args.results)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "inprocess.md").write_text("\n".join(lines) + "\n")
-    print("\n" + "\n".join(lines) + f"\n\nwrote {folder / 'inprocess.md'}")
+    write_markdown(lines, Path(args.results) / "inprocess.md")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,25 @@ class MemoryRecorder(threading.Thread):
         return min(self.samples, key=lambda sample: abs(sample[0] - seconds))[1]
 
 
+def plot_rss(csv_path: Path, png_path: Path) -> None:
+    """The server's memory over the run, from the samples CSV: a leak shows as a slope."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    axis.plot([float(r["seconds"]) / 60 for r in rows], [float(r["rss_mb"]) for r in rows])
+    axis.set(xlabel="minutes", ylabel="server RSS (MB)", title="server memory under load")
+    axis.set_ylim(bottom=0)
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(png_path, dpi=100)
+    plt.close(figure)
+
+
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("scenario", choices=list(SCENARIOS), help="traffic mix")
@@ -107,6 +126,7 @@ def main() -> int:
     if recorder and recorder.samples:
         with open(folder / f"{args.scenario}_rss.csv", "w", newline="") as handle:
             csv.writer(handle).writerows([("seconds", "rss_mb"), *recorder.samples])
+        plot_rss(folder / f"{args.scenario}_rss.csv", folder / f"{args.scenario}_rss.png")
         first_minute = recorder.at(60)
         end = recorder.samples[-1][1]
         print(

@@ -17,8 +17,8 @@ import anyio
 import bentoml
 import numpy as np
 from bentoml.validators import ContentType
-from pydantic import AfterValidator, Field, PlainSerializer
-from starlette.responses import JSONResponse
+from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter
+from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
 from service.model_runtime import CompiledClassifier
@@ -42,11 +42,23 @@ PixelBatch = Annotated[
     PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for the in-process proxy
 ]
 ImageFile = Annotated[Path, ContentType("image/*")]
+PREDICTIONS = TypeAdapter(list[Prediction])
+ONE_PREDICTION = TypeAdapter(Prediction)
 
 
 def error_response(error: InvalidInput) -> JSONResponse:
     """The one JSON body every refused request gets: {"error": what went wrong}."""
     return JSONResponse({"error": str(error)}, status_code=error.status)
+
+
+def json_answer(value: object, adapter: TypeAdapter = PREDICTIONS) -> Response:
+    """The answer serialised by pydantic in one step.
+
+    Returning a Response skips BentoML's generic output path, which rebuilds the JSON schema and
+    re-encodes with the standard library on every response: a fifth of a worker's time on
+    `/predict_npy`. The declared return types still document the answers in the OpenAPI schema.
+    """
+    return Response(adapter.dump_json(value), media_type="application/json")
 
 
 def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
@@ -103,27 +115,29 @@ class MnistClassifier:
             pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
         except InvalidInput as error:
             return error_response(error)
-        return to_predictions(self.classifier.probabilities(pixels))
+        return json_answer(to_predictions(self.classifier.probabilities(pixels)))
 
     @bentoml.api
     async def predict_image(self, image: ImageFile) -> Prediction:
         """Classify one image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any size, any colours)."""
         answers = await self._predict_files([image])
-        return answers if isinstance(answers, JSONResponse) else answers[0]
+        return answers if isinstance(answers, Response) else json_answer(answers[0], ONE_PREDICTION)
 
     @bentoml.api
     async def predict_images(
         self, images: Annotated[list[ImageFile], Field(min_length=1, max_length=settings.max_files_per_request)]
     ) -> list[Prediction]:
         """Classify several image files in one request; answers come in the order of the files."""
-        return await self._predict_files(images)
+        answers = await self._predict_files(images)
+        return answers if isinstance(answers, Response) else json_answer(answers)
 
-    async def _predict_files(self, files: list[Path]) -> list[Prediction] | JSONResponse:
+    async def _predict_files(self, files: list[Path]) -> list[Prediction] | Response:
         try:
             pixels = [await anyio.to_thread.run_sync(self._file_to_pixels, path) for path in files]
         except InvalidInput as error:
             return error_response(error)
-        return await self.to_async.predict(images=np.stack(pixels).round(1).tolist())
+        answers = await self.to_async.predict(images=np.stack(pixels).round(1).tolist())
+        return PREDICTIONS.validate_python(answers)
 
     @staticmethod
     def _file_to_pixels(path: Path) -> np.ndarray:

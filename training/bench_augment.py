@@ -20,6 +20,7 @@ import tensorflow as tf
 from training.augment import AugmentConfig, training_dataset
 from training.data import load_mnist
 from training.models import conv_batchnorm_dropout
+from training.report import write_markdown
 from training.train import EpochTimer
 
 ROUNDS = 2
@@ -65,10 +66,7 @@ def main() -> None:
         "",
         f"Augmented / plain: {augmented / plain:.3f}x (target: at most 1.15x).",
     ]
-    folder = Path(args.results)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "augment.md").write_text("\n".join(lines) + "\n")
-    print("\n" + "\n".join(lines) + f"\n\nwrote {folder / 'augment.md'}")
+    write_markdown(lines, Path(args.results) / "augment.md")
 
 
 if __name__ == "__main__":

@@ -64,8 +64,8 @@ def parser() -> argparse.ArgumentParser:
         help="start from a named recipe: a model's tutorial recipe, or 'long' for the "
         "best this net can do (default: the tutorial recipe of --model)",
     )
-    cli.add_argument("--epochs", type=int, help=f"passes over the training set ({defaults.epochs})")
-    cli.add_argument("--batch-size", type=int, help=f"images per step ({defaults.batch_size})")
+    cli.add_argument("--epochs", type=int, help="passes over the training set (recipe: 2 for the default model)")
+    cli.add_argument("--batch-size", type=int, help="images per step (recipe: 16 for the default model)")
     cli.add_argument(
         "--schedule",
         choices=["epochs", "cosine"],

@@ -81,6 +81,13 @@ def most_confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count
     return wrong[np.argsort(-confidence)][:count]
 
 
+def write_markdown(lines: list[str], path: Path) -> None:
+    """Print a results table and write it where the README's figures come from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines) + f"\n\nwrote {path}")
+
+
 def write_summary(summary: dict, folder: Path) -> None:
     """summary.json for machines, summary.md for people."""
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

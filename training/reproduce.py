@@ -38,6 +38,7 @@ RECIPE_TEXT = {
 def main() -> None:
     from training.cli import run_training
     from training.data import load_mnist
+    from training.report import write_markdown
 
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--data", help="mnist.npz or IDX folder (default $MNIST_DATA, else download)")
@@ -92,11 +93,9 @@ def main() -> None:
             f"| {row['model']} | {row['recipe']} | {row['tutorial_accuracy']} | {ours} | "
             f"{row['parameters']:,} | {row['seconds_mean']:.0f} |"
         )
-    (output / "reproduction.md").write_text("\n".join(lines) + "\n")
     summary = {"date": stamp, "machine": machine, "rows": rows}
     (output / "reproduction.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print("\n" + "\n".join(lines))
-    print(f"\nwrote {output / 'reproduction.md'} and {output / 'reproduction.json'}")
+    write_markdown(lines, output / "reproduction.md")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""How well do image files come through preprocessing? MNIST test digits rendered as users send them.
+
+    python -m loadtest.image_accuracy [--count 2000]
+
+Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
+up, off-centre, saved as JPEG or PNG, or as RGBA on a transparent canvas — then decoded and
+prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
+rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import bentoml
+import numpy as np
+from PIL import Image
+
+import model_contract as contract
+from loadtest.payloads import load_digits
+from service.model_runtime import CompiledClassifier
+from service.preprocess import image_bytes_to_pixels
+from training.report import write_markdown
+
+MAX_PIXELS = 40_000_000
+
+
+def encoded(image: Image.Image, format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def on_page(pixels: np.ndarray, rng: np.random.Generator, format: str) -> bytes:
+    """Dark ink on a white page 2-12x the digit's size, at a random place."""
+    side = int(rng.integers(56, 336))
+    digit = Image.fromarray(255 - pixels).resize((side, side), Image.Resampling.BICUBIC)
+    page = Image.new("RGB", (side + int(rng.integers(0, 200)), side + int(rng.integers(0, 200))), "white")
+    page.paste(
+        digit.convert("RGB"),
+        (int(rng.integers(0, page.width - side + 1)), int(rng.integers(0, page.height - side + 1))),
+    )
+    return encoded(page, format, **({"quality": 85} if format == "JPEG" else {}))
+
+
+def transparent_canvas(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Black strokes on a transparent canvas, as a drawing app exports them."""
+    side = int(rng.integers(56, 280))
+    alpha = Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC)
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    canvas.putalpha(alpha)
+    return encoded(canvas, "PNG")
+
+
+RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
+    "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
+    "dark on white page, JPEG": lambda pixels, rng: on_page(pixels, rng, "JPEG"),
+    "dark on white page, PNG": lambda pixels, rng: on_page(pixels, rng, "PNG"),
+    "black on transparent, RGBA PNG": transparent_canvas,
+}
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--count", type=int, default=2000, help="test digits per rendering (2000)")
+    cli.add_argument("--tag", default=os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG))
+    cli.add_argument("--data", help="mnist.npz ($MNIST_DATA, else download)")
+    cli.add_argument("--results", default="results", help="output folder (results)")
+    args = cli.parse_args()
+
+    stored = bentoml.models.get(args.tag)
+    classifier = CompiledClassifier(stored.path)
+    images, labels = load_digits(args.data, args.count)
+    rng = np.random.default_rng(0)
+    direct = float((classifier.probabilities(images.astype(np.float32)).argmax(1) == labels).mean())
+    rows = [("original arrays", direct, 0.0)]
+    for name, render in RENDERINGS.items():
+        started = time.perf_counter()
+        prepared = np.stack([image_bytes_to_pixels(render(pixels, rng), MAX_PIXELS) for pixels in images])
+        per_image_ms = (time.perf_counter() - started) * 1000 / len(images)
+        accuracy = float((classifier.probabilities(prepared).argmax(1) == labels).mean())
+        rows.append((name, accuracy, per_image_ms))
+        print(f"{name}: {accuracy:.2%}", flush=True)
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')}; model {stored.tag}; first {len(images):,} MNIST test digits; "
+        "`python -m loadtest.image_accuracy`.",
+        "",
+        "| input | accuracy | render + decode + prepare, ms per image |",
+        "| --- | ---: | ---: |",
+        *(f"| {name} | {accuracy:.2%} | {ms:.2f} |" for name, accuracy, ms in rows),
+    ]
+    write_markdown(lines, Path(args.results) / "image_accuracy.md")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    main()
