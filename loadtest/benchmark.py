@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from loadtest.locust_runner import run_locust
 from loadtest.servers import bentoml_command, serving, uvicorn_command
-from training.report import write_markdown
+from training.report import save_figure, write_markdown
 
 CONCURRENCY = (1, 8, 32, 64)
 NPY_BATCH = 64
@@ -95,9 +95,6 @@ def ratios(rows: list[dict], in_process: float, clients: int = 32) -> list[str]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -112,9 +109,7 @@ def plot(rows: list[dict], path: Path) -> None:
         axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
         axis.grid(alpha=0.3)
     left.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def main() -> None:

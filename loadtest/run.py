@@ -62,10 +62,9 @@ class MemoryRecorder(threading.Thread):
 
 def plot_rss(csv_path: Path, png_path: Path) -> None:
     """The server's memory over the run, from the samples CSV: a leak shows as a slope."""
-    import matplotlib
+    import matplotlib.pyplot as plt  # noqa: I001
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from training.report import save_figure  # imported first: it selects the file-only backend
 
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -74,9 +73,7 @@ def plot_rss(csv_path: Path, png_path: Path) -> None:
     axis.set(xlabel="minutes", ylabel="server RSS (MB)", title="server memory under load")
     axis.set_ylim(bottom=0)
     axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(png_path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, png_path)
 
 
 def main() -> int:

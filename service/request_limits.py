@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.datastructures import Headers, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -90,6 +91,8 @@ class RequestLimits:
         """Why an upload form is refused, or None: only the route's file field, holding files, no URLs."""
         try:
             form = await Request(scope, receive).form(max_files=self.max_files, max_fields=self.max_files)
+        except HTTPException as error:  # how starlette reports a parser error inside an app
+            return f"malformed multipart form: {error.detail}"
         except (MultiPartException, ValueError) as error:
             return f"malformed multipart form: {error}"
         try:

@@ -176,6 +176,13 @@ BAD_REQUESTS = [
         "URLs",
     ),
     ("/predict_image", {"json": {"image": "/etc/passwd"}}, 415, "multipart/form-data"),
+    (
+        "/predict_image",
+        {"content": b"garbage", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+        400,
+        "malformed",
+    ),
+    ("/predict_image", {"content": b"garbage", "headers": {"content-type": "multipart/form-data"}}, 400, "boundary"),
     ("/predict_image", {"files": {"picture": ("x.png", png(np.zeros((28, 28))), "image/png")}}, 400, "field 'image'"),
     ("/predict_npy", {"files": {"array": ("a.npy", object_npy(), "application/octet-stream")}}, 400, "dtype object"),
 ]

@@ -21,6 +21,13 @@ GRID_COLUMNS = 8
 MISTAKES_SHOWN = 24
 
 
+def save_figure(figure: plt.Figure, path: Path) -> None:
+    """Write a figure as a PNG and free it: every plot of the project ends here."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def plot_learning_curves(history: dict[str, list[float]], path: Path) -> None:
     """Loss and accuracy per epoch, training beside test (the tutorial validated on test)."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -33,9 +40,7 @@ def plot_learning_curves(history: dict[str, list[float]], path: Path) -> None:
         axis.set_title(metric)
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def plot_confusion_matrix(confusion: np.ndarray, path: Path) -> None:
@@ -53,9 +58,7 @@ def plot_confusion_matrix(confusion: np.ndarray, path: Path) -> None:
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
     axis.set_title("confusion matrix (test set)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def plot_image_grid(images: np.ndarray, titles: list[str], path: Path, heading: str) -> None:
@@ -68,9 +71,7 @@ def plot_image_grid(images: np.ndarray, titles: list[str], path: Path, heading: 
             axis.imshow(images[index], cmap="gray", vmin=0, vmax=255)
             axis.set_title(titles[index], fontsize=8)
     figure.suptitle(heading)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def most_confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count: int = MISTAKES_SHOWN) -> np.ndarray:
