@@ -213,3 +213,34 @@ def test_npy_that_is_not_npy() -> None:
     with pytest.raises(InvalidInput, match="not a .npy file") as caught:
         read_npy(b"GIF89a not numpy", max_images=8)
     assert caught.value.status == 415
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"])
+def test_corrupted_files_are_refused_never_crash(format: str) -> None:
+    """Truncations and random byte flips: either a 28x28 result or InvalidInput, nothing else."""
+    import random
+
+    data = encode(large_off_centre_seven().convert("RGB" if format != "GIF" else "P"), format)
+    rng = random.Random(format)
+    variants = [data[: len(data) // 2], data[:20]]
+    for _ in range(30):
+        flipped = bytearray(data)
+        for _ in range(rng.randint(1, 20)):
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        variants.append(bytes(flipped))
+    for variant in variants:
+        try:
+            pixels = image_bytes_to_pixels(variant, MAX_PIXELS)
+        except InvalidInput:
+            continue
+        assert pixels.shape == (28, 28) and np.isfinite(pixels).all()
+        assert 0 <= pixels.min() and pixels.max() <= 255.001
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGBA", "CMYK", "I;16"])
+def test_every_common_pixel_mode_is_read(mode: str) -> None:
+    seven = large_off_centre_seven()
+    image = Image.fromarray(np.asarray(seven.convert("L"), np.uint16) * 257) if mode == "I;16" else seven.convert(mode)
+    pixels = image_bytes_to_pixels(encode(image, "TIFF"), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert max(height, width) in (19, 20, 21)
