@@ -85,11 +85,7 @@ def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
     return bentoml.models.BentoModel(tag)
 
 
-@bentoml.service(
-    workers=settings.workers,
-    traffic={"timeout": 60},
-    resources={"cpu": "2"},
-)
+@bentoml.service(workers=settings.workers, traffic={"timeout": 60})
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
 
