@@ -94,25 +94,30 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
 
 
 def read_npy(data: bytes, max_images: int) -> np.ndarray:
-    """A .npy file's array, read without unpickling, its header checked before any allocation."""
+    """A .npy file's array, read straight from its bytes after the header is checked.
+
+    Only numeric dtypes are accepted and the data is viewed with `np.frombuffer`, so nothing is
+    ever unpickled, and a header that promises more data than the file holds allocates nothing.
+    """
     stream = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(stream)
         read_header = NPY_HEADER_READERS.get(version)
         if read_header is None:
             raise ValueError(f"unsupported .npy format version {version}")
-        shape, _, dtype = read_header(stream)
+        shape, fortran_order, dtype = read_header(stream)
     except ValueError as error:
         raise InvalidInput(f"not a .npy file ({error}); save the array with numpy.save", status=415) from error
     if dtype.hasobject or dtype.kind not in "iuf":
         raise InvalidInput(f"the .npy array has dtype {dtype}; send numbers (uint8 or float32)")
-    expected_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if expected_bytes != len(data) - stream.tell():
+    count = int(np.prod(shape, dtype=np.int64))
+    if count * dtype.itemsize != len(data) - stream.tell():
         raise InvalidInput(
-            f"the .npy header promises shape {shape} ({expected_bytes:,} bytes) but the file holds "
+            f"the .npy header promises shape {shape} ({count * dtype.itemsize:,} bytes) but the file holds "
             f"{len(data) - stream.tell():,}: it is truncated or corrupt"
         )
-    array = np.load(io.BytesIO(data), allow_pickle=False)
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    array = array.reshape(shape, order="F" if fortran_order else "C")
     if array.shape in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,)):
         array = array[np.newaxis]
     return validate_pixel_batch(array, max_images)
