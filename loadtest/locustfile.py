@@ -29,6 +29,8 @@ class Traffic:
     """Payloads and the running tally of answers, shared by all users of this process."""
 
     payloads: Payloads | None = None
+    environment: Environment | None = None
+    stopping = False
     check_digits = True
     max_wrong_rate = 0.05
     answers = 0
@@ -42,17 +44,30 @@ def add_options(parser) -> None:
     parser.add_argument("--max-p95-ms", type=float, default=0, help="exit non-zero above this p95 (0: off)")
     parser.add_argument("--no-check-digits", action="store_true", help="skip the digit check (no-op targets)")
     parser.add_argument("--user-rate", type=float, default=0, help="requests/s per user (0: as fast as answered)")
+    parser.add_argument("--max-requests", type=int, default=0, help="stop after this many requests (0: time only)")
 
 
 @events.init.add_listener
 def load_payloads(environment: Environment, **_) -> None:
     options = environment.parsed_options
+    Traffic.environment = environment
     Traffic.check_digits = not getattr(options, "no_check_digits", False)
     Traffic.max_wrong_rate = getattr(options, "max_wrong_rate", 0.05)
     if getattr(options, "user_rate", 0):
         DigitUser.wait_time = constant_throughput(options.user_rate)
     if Traffic.payloads is None:
         Traffic.payloads = build_payloads(*load_digits(getattr(options, "mnist_data", None)), batch_sizes=BATCH_SIZES)
+
+
+@events.request.add_listener
+def stop_at_request_limit(**_) -> None:
+    """The count bound beside locust's time bound (-t): stop the run once the limit is reached."""
+    environment = Traffic.environment
+    limit = getattr(environment.parsed_options, "max_requests", 0) if environment else 0
+    if limit and environment.stats.total.num_requests >= limit and not Traffic.stopping:
+        Traffic.stopping = True
+        print(f"request limit of {limit} reached: stopping")
+        environment.runner.quit()
 
 
 @events.quitting.add_listener

@@ -81,6 +81,9 @@ def main() -> int:
     cli.add_argument("scenario", choices=list(SCENARIOS), help="traffic mix")
     cli.add_argument("--users", type=int, default=32, help="concurrent users (32)")
     cli.add_argument("--seconds", type=int, default=60, help="duration (60; soak: 600)")
+    cli.add_argument(
+        "--max-requests", type=int, default=0, help="also stop after this many requests (0: 5,000/s x seconds)"
+    )
     cli.add_argument("--rate", type=float, default=0, help="total requests/s to aim at (0: closed loop)")
     cli.add_argument("--url", help="test this server instead of starting one (loopback only)")
     cli.add_argument("--max-p95-ms", type=float, default=1000, help="fail above this p95 latency (1000)")
@@ -93,7 +96,9 @@ def main() -> int:
 
     folder = Path(args.results)
     folder.mkdir(parents=True, exist_ok=True)
+    max_requests = args.max_requests or 5000 * args.seconds
     extra = ["--max-p95-ms", str(args.max_p95_ms), "--max-wrong-rate", str(args.max_wrong_rate)]
+    extra += ["--max-requests", str(max_requests)]
     if args.rate:
         extra += ["--user-rate", str(args.rate / args.users)]
     if args.data:
