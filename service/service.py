@@ -3,8 +3,10 @@
     bentoml serve            # from the project root; reads bentofile.yaml
 
 /predict is the batchable endpoint: BentoML's adaptive batching merges concurrent requests into
-one model call. The image endpoints decode their files and then call /predict through the
-service's own in-process proxy, so their images are batched with everyone else's.
+one model call. The image endpoints decode their files in worker threads and call the model once
+per request with all its files. (Routing them through /predict with BentoML's in-process
+self-proxy would batch them too, but that proxy drops about 4% of requests under concurrent
+load in BentoML 1.4.40: "Can not write request body".)
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ PixelBatch = Annotated[
         examples=[[EXAMPLE_IMAGE]],
     ),
     AfterValidator(lambda images: images_to_batch(images, settings.max_images_per_request)),
-    PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for the in-process proxy
+    PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for BentoML's Python client
 ]
 ImageFile = Annotated[Path, ContentType("image/*")]
 PREDICTIONS = TypeAdapter(list[Prediction])
@@ -132,8 +134,8 @@ class MnistClassifier:
             pixels = [await anyio.to_thread.run_sync(self._file_to_pixels, path) for path in files]
         except InvalidInput as error:
             return error_response(error)
-        answers = await self.to_async.predict(images=np.stack(pixels).round(1).tolist())
-        return PREDICTIONS.validate_python(answers)
+        probabilities = await anyio.to_thread.run_sync(self.classifier.probabilities, np.stack(pixels))
+        return to_predictions(probabilities)
 
     @staticmethod
     def _file_to_pixels(path: Path) -> np.ndarray:

@@ -242,3 +242,18 @@ def test_no_model_in_store_refuses_to_start_with_one_line(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "python -m training" in result.stdout + result.stderr
     print(json.dumps(result.stderr[-500:]))
+
+
+def test_concurrent_image_uploads_all_succeed(server: str, reference, digit_images) -> None:
+    """Under concurrency every upload gets its own correct answer (BentoML's self-proxy did not)."""
+    images, _ = digit_images
+    expected = reference.probabilities(images[:100].astype(np.float32)).argmax(axis=1)
+
+    def upload(index: int) -> int:
+        response = post(server, "/predict_image", files={"image": ("d.png", png(images[index]), "image/png")})
+        response.raise_for_status()
+        return response.json()["digit"]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        digits = list(pool.map(upload, range(100)))
+    assert digits == expected.tolist()
