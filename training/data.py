@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import zipfile
 from dataclasses import dataclass
@@ -62,21 +63,23 @@ class Mnist:
 def load_mnist(path: str | os.PathLike[str] | None = None) -> Mnist:
     """Load MNIST from `path`, else from $MNIST_DATA, else through Keras's download."""
     chosen = path if path is not None else os.environ.get(DATA_ENV) or None
+    digest = hashlib.sha256()  # fed with the bytes as they are read, so no file is read twice
     if chosen is None:
         arrays, source = _download_with_keras()
+        digest.update(source.read_bytes() if source.is_file() else b"")
     else:
         source = Path(chosen)
         if source.is_dir():
-            arrays = _read_idx_folder(source)
+            arrays = _read_idx_folder(source, digest)
         elif source.is_file():
-            arrays = _read_npz(source)
+            arrays = _read_npz(source, digest)
         else:
             raise DataError(
                 f"MNIST data not found at '{source}': give a Keras-layout .npz file or a folder "
                 f"with the four IDX files (--data PATH or ${DATA_ENV})"
             )
     _validate(arrays, str(source))
-    return Mnist(**arrays, source=str(source), sha256=_sha256(Path(source)))
+    return Mnist(**arrays, source=str(source), sha256=digest.hexdigest())
 
 
 def _download_with_keras() -> tuple[dict[str, np.ndarray], Path]:
@@ -94,9 +97,11 @@ def _download_with_keras() -> tuple[dict[str, np.ndarray], Path]:
     return arrays, cached
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, digest: hashlib._Hash) -> dict[str, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        raw = path.read_bytes()
+        digest.update(raw)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]
             if missing:
                 raise DataError(
@@ -113,21 +118,24 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         ) from error
 
 
-def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
+def _read_idx_folder(folder: Path, digest: hashlib._Hash) -> dict[str, np.ndarray]:
     arrays = {}
     for key, name in IDX_FILES.items():
         candidates = [folder / name, folder / f"{name}.gz"]
         found = next((candidate for candidate in candidates if candidate.is_file()), None)
         if found is None:
             raise DataError(f"'{folder}' has no {name} (or {name}.gz): expected the four MNIST IDX files")
-        arrays[key] = read_idx(found)
+        arrays[key] = read_idx(found, digest)
     return arrays
 
 
-def read_idx(path: Path) -> np.ndarray:
+def read_idx(path: Path, digest: hashlib._Hash | None = None) -> np.ndarray:
     """Read one uint8 IDX file (gzipped or not), checking its header against its length."""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        stored = path.read_bytes()
+        if digest is not None:
+            digest.update(stored)
+        raw = gzip.decompress(stored) if path.suffix == ".gz" else stored
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         raise DataError(f"'{path}' could not be read ({error}); download it again") from error
     if len(raw) < 4:
@@ -171,15 +179,3 @@ def _validate(arrays: dict[str, np.ndarray], source: str) -> None:
             raise DataError(
                 f"y_{split} in '{source}' has labels from {labels.min()} to {labels.max()}, expected digits 0-9"
             )
-
-
-def _sha256(path: Path) -> str:
-    """Hash of the data file (or of the IDX files in order), so a model records what it saw."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.iterdir() if p.name.split(".")[0] in IDX_FILES.values()) if path.is_dir() else [path]
-    for file in files:
-        if file.is_file():
-            with file.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()
