@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark loadtest soak \
+.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak \
         lint bento container-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -45,6 +45,9 @@ bench-inprocess: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed  ## HTTP serving benchmark, table in results/benchmark.md
 	$(PY) -m loadtest.benchmark
+
+bench-burst: $(VENV)/.installed  ## bursts against a fresh server per latency budget, results/burst.md
+	$(PY) -m loadtest.burst
 
 loadtest: $(VENV)/.installed  ## SCENARIO=single|batch|png|npy|mixed USERS=32 SECONDS=60
 	$(PY) -m loadtest.run $(or $(SCENARIO),mixed) --users $(or $(USERS),32) --seconds $(or $(SECONDS),60)

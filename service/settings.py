@@ -22,5 +22,10 @@ class ServiceSettings(BaseSettings):
     max_image_pixels: int = Field(40_000_000, ge=784, description="largest image, width x height, decoded")
     adaptive_batching: bool = Field(True, description="merge concurrent /predict requests into one model call")
     max_batch_size: int = Field(256, ge=1, description="most images adaptive batching puts in one model call")
-    max_latency_ms: int = Field(5000, ge=10, description="batching's latency budget before it answers 503")
+    max_latency_ms: int = Field(
+        15_000,
+        ge=10,
+        description="batching's latency budget before it answers 503; generous because BentoML's cost "
+        "estimate overshoots on a server that has only seen single requests (results/burst.md)",
+    )
     workers: int = Field(1, ge=1, description="server processes; one uses all cores through TensorFlow")
