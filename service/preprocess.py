@@ -161,23 +161,43 @@ def decode_grayscale(image: Image.Image) -> np.ndarray:
         image = ImageOps.exif_transpose(image)
         if image.mode.startswith("I;16"):
             image = image.convert("I")
+        elif image.mode == "LAB":  # Pillow cannot convert LAB to grey; its L channel is the lightness
+            image = image.getchannel("L")
         image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BOX)
         if image.mode in ("I", "F"):
-            grey = np.asarray(image, dtype=np.float32)
-            peak = float(grey.max()) if grey.size else 0.0
-            return np.clip(grey * (PIXEL_MAX / peak), 0, PIXEL_MAX) if peak > PIXEL_MAX else grey
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        if not has_alpha:
-            return np.asarray(image.convert("L"), dtype=np.float32)
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            wide_levels = np.asarray(image, dtype=np.float32)
+        else:
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            if not has_alpha:
+                return np.asarray(image.convert("L"), dtype=np.float32)
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
     except Exception as error:  # truncated data surfaces here, as any of Pillow's error types
         raise InvalidInput(f"the image data is truncated or corrupt ({type(error).__name__}: {error})") from error
+    if image.mode in ("I", "F"):
+        return stretch_to_grey_levels(wide_levels)
     grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     alpha = rgba[..., 3] / PIXEL_MAX
     opaque = alpha > 0.5
     ink_is_dark = opaque.any() and float(grey[opaque].mean()) < PIXEL_MAX / 2
     background = PIXEL_MAX if ink_is_dark else 0.0
     return grey * alpha + background * (1 - alpha)
+
+
+def stretch_to_grey_levels(levels: np.ndarray) -> np.ndarray:
+    """16-bit, 32-bit or floating-point pixels onto 0-255.
+
+    Levels already within 0-255 are kept; any other range (a 16-bit scan, negative floats from a
+    scientific TIFF) is stretched linearly from its minimum to its maximum, since only the
+    contrast between ink and background matters. NaN and infinity have no grey level: refused.
+    """
+    if not np.isfinite(levels).all():
+        raise InvalidInput("the image holds NaN or infinite pixel values; pixels must be finite numbers")
+    low, high = float(levels.min()), float(levels.max())
+    if low >= 0 and high <= PIXEL_MAX:
+        return levels
+    if high == low:
+        return np.zeros_like(levels)
+    return np.clip((levels - low) * (PIXEL_MAX / (high - low)), 0, PIXEL_MAX)  # clip: float rounding
 
 
 def looks_like_mnist(grey: np.ndarray) -> bool:

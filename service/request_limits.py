@@ -8,7 +8,7 @@ accept only `multipart/form-data` (415 otherwise), and every form field there mu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from starlette.datastructures import Headers, UploadFile
@@ -29,9 +29,12 @@ class BodyTooLarge(Exception):
 
 
 class RequestLimits:
-    """Buffers each POST body up to `max_body_bytes`, then checks the form of upload routes."""
+    """Buffers each POST body up to `max_body_bytes`, then checks the form of upload routes.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_routes: frozenset[str], max_files: int) -> None:
+    `upload_routes` maps each upload path to the one form field its files come in.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_routes: Mapping[str, str], max_files: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.upload_routes = upload_routes

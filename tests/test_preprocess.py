@@ -237,10 +237,28 @@ def test_corrupted_files_are_refused_never_crash(format: str) -> None:
         assert 0 <= pixels.min() and pixels.max() <= 255.001
 
 
-@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGBA", "CMYK", "I;16"])
+@pytest.mark.parametrize("mode", ["1", "L", "P", "LA", "RGBA", "CMYK", "LAB", "YCbCr", "I", "F", "I;16"])
 def test_every_common_pixel_mode_is_read(mode: str) -> None:
     seven = large_off_centre_seven()
     image = Image.fromarray(np.asarray(seven.convert("L"), np.uint16) * 257) if mode == "I;16" else seven.convert(mode)
     pixels = image_bytes_to_pixels(encode(image, "TIFF"), MAX_PIXELS)
     height, width = ink_box(pixels)
     assert max(height, width) in (19, 20, 21)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_floating_point_image_with_non_finite_pixels_is_refused(value: float) -> None:
+    levels = np.zeros((40, 40), np.float32)
+    levels[10:30, 18:22] = value
+    with pytest.raises(InvalidInput, match="NaN or infinite") as caught:
+        image_bytes_to_pixels(encode(Image.fromarray(levels, mode="F"), "TIFF"), MAX_PIXELS)
+    assert caught.value.status == 400
+
+
+def test_floating_point_image_outside_0_255_is_stretched() -> None:
+    levels = np.full((40, 40), -3000.0, np.float32)
+    levels[8:32, 18:22] = 5000.0  # a bright vertical stroke on a negative background: a "1"
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(levels, mode="F"), "TIFF"), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert height >= 19 and width <= 6
+    assert pixels.min() == 0 and 250 <= pixels.max() <= 255
