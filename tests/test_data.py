@@ -71,6 +71,17 @@ def test_limit_keeps_the_first_training_images(tmp_path: Path) -> None:
     assert len(limited.x_test) == len(data.x_test)
 
 
+def test_holdout_scores_on_the_last_training_images_never_the_test_set(tmp_path: Path) -> None:
+    data = load_mnist(write_npz(tmp_path / "mnist.npz"))
+    held = data.holdout(4)
+    np.testing.assert_array_equal(held.x_train, data.x_train[:-4])
+    np.testing.assert_array_equal(held.x_test, data.x_train[-4:])
+    np.testing.assert_array_equal(held.y_test, data.y_train[-4:])
+    for size in (0, len(data.x_train)):
+        with pytest.raises(DataError, match="holdout needs"):
+            data.holdout(size)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -72,3 +72,11 @@ def test_run_writes_report_and_stores_the_model(tmp_path: Path) -> None:
     stored = bentoml.models.get(summary["model_tag"])
     assert stored.info.metadata["architecture"] == "linear"
     assert stored.info.metadata["training_options"]["epochs"] == 1
+
+
+def test_sweep_step_rates_drop_after_the_given_epoch() -> None:
+    from training.sweep import step_rates
+
+    assert step_rates(10, 9, 1e-3, 1e-4) == (1e-3,) * 9 + (1e-4,)
+    assert step_rates(10, 10, 1e-3, 1e-4) == (1e-3,) * 10
+    assert step_rates(3, 0, 1e-3, 1e-4) == (1e-4,) * 3

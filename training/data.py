@@ -59,6 +59,24 @@ class Mnist:
             self.sha256,
         )
 
+    def holdout(self, validation_images: int) -> Mnist:
+        """The last `validation_images` training images in place of the test set.
+
+        For choosing a recipe without looking at the test set: the test images stay untouched
+        until the chosen recipe is measured on them.
+        """
+        if not 0 < validation_images < len(self.x_train):
+            raise DataError(f"a holdout needs 1 to {len(self.x_train) - 1} images, got {validation_images}")
+        keep = len(self.x_train) - validation_images
+        return Mnist(
+            self.x_train[:keep],
+            self.y_train[:keep],
+            self.x_train[keep:],
+            self.y_train[keep:],
+            f"{self.source} (last {validation_images:,} training images held out)",
+            self.sha256,
+        )
+
 
 def load_mnist(path: str | os.PathLike[str] | None = None) -> Mnist:
     """Load MNIST from `path`, else from $MNIST_DATA, else through Keras's download."""

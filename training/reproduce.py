@@ -28,7 +28,7 @@ TUTORIAL_ACCURACY = {
 }
 RECIPE_TEXT = {
     "linear": "Adam 1e-3, 10 epochs",
-    "one_hidden_layer": "Adam 1e-3, 10 epochs",
+    "one_hidden_layer": "Adam 1e-3 9 epochs, then 1e-4 1 epoch",
     "conv": "Adam 1e-3, 1 epoch",
     "conv_dropout": "augmented, Adam 1e-3, 1 epoch",
     "conv_batchnorm_dropout": "augmented, Adam 1e-3 1 epoch, then 1e-4 1 epoch",
