@@ -3,13 +3,14 @@
 BentoML reads whole bodies without a size limit, fetches a URL given in place of an uploaded file,
 and reads a server path given as a JSON string for a `Path` parameter. This middleware stops
 all three before the request reaches BentoML: bodies over the limit get 413, upload endpoints
-accept only `multipart/form-data` (415 otherwise), and every form field there must be a file.
+accept only `multipart/form-data` (415 otherwise), and every form field there must be a file
+whose name the file system can hold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException
@@ -17,11 +18,22 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+# BentoML keeps each upload's file name as the suffix of a temporary file; past the file system's
+# 255-byte limit on names that fails inside BentoML with a 500, so longer names are refused here.
+MAX_FILENAME_BYTES = 200
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class UploadField(NamedTuple):
+    """The one form field an upload route reads, and whether it takes several files."""
+
+    name: str
+    many: bool = False
 
 
 class BodyTooLarge(Exception):
@@ -31,10 +43,12 @@ class BodyTooLarge(Exception):
 class RequestLimits:
     """Buffers each POST body up to `max_body_bytes`, then checks the form of upload routes.
 
-    `upload_routes` maps each upload path to the one form field its files come in.
+    `upload_routes` maps each upload path to the form field its files come in.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_routes: Mapping[str, str], max_files: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_routes: Mapping[str, UploadField], max_files: int
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.upload_routes = upload_routes
@@ -90,8 +104,12 @@ class RequestLimits:
                 break
         return b"".join(chunks)
 
-    async def _form_problem(self, scope: Scope, receive: Receive, file_field: str) -> str | None:
-        """Why an upload form is refused, or None: only the route's file field, holding files, no URLs."""
+    async def _form_problem(self, scope: Scope, receive: Receive, file_field: UploadField) -> str | None:
+        """Why an upload form is refused, or None: only the route's file field, holding files, no URLs.
+
+        A second file for a one-file route is refused too: BentoML would answer for the first
+        and silently drop the rest.
+        """
         try:
             form = await Request(scope, receive).form(max_files=self.max_files, max_fields=self.max_files)
         except HTTPException as error:  # how starlette reports a parser error inside an app
@@ -100,15 +118,21 @@ class RequestLimits:
             return f"malformed multipart form: {error}"
         try:
             for name, value in form.multi_items():
-                if name != file_field:
+                if name != file_field.name:
                     return (
-                        f"unexpected form field '{name}': {scope['path']} takes its files in the field '{file_field}'"
+                        f"unexpected form field '{name}': {scope['path']} takes its files in the field "
+                        f"'{file_field.name}'"
                     )
                 if not isinstance(value, UploadFile):
                     return (
                         f"form field '{name}' must be an uploaded file; text values and URLs are "
                         "not accepted (curl: -F image=@digit.png, not -F image=...)"
                     )
+                if len((value.filename or "").encode()) > MAX_FILENAME_BYTES:
+                    return f"file name longer than {MAX_FILENAME_BYTES} bytes: rename the file before sending it"
+            files = len(form.getlist(file_field.name))
+            if files > 1 and not file_field.many:
+                return f"{scope['path']} takes one file in the field '{file_field.name}', got {files}"
         finally:
             await form.close()
         return None

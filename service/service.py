@@ -7,6 +7,10 @@ one model call. The image endpoints decode their files in worker threads and cal
 per request with all its files. (Routing them through /predict with BentoML's in-process
 self-proxy would batch them too, but that proxy drops about 4% of requests under concurrent
 load in BentoML 1.4.40: "Can not write request body".)
+
+Uploads are plain `Path` parameters with no declared content type: the decoders identify a file
+by its bytes, and clients label the same file differently (curl sends .webp, .bmp, .tif and files
+without an extension as application/octet-stream), so the label is never a reason to refuse.
 """
 
 from __future__ import annotations
@@ -18,19 +22,22 @@ from typing import Annotated
 import anyio
 import bentoml
 import numpy as np
-from bentoml.validators import ContentType
 from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter
 from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
 from service.model_runtime import CompiledClassifier
 from service.preprocess import InvalidInput, image_bytes_to_pixels, images_to_batch, read_npy
-from service.request_limits import RequestLimits
+from service.request_limits import RequestLimits, UploadField
 from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
-UPLOAD_ROUTES = {"/predict_image": "image", "/predict_images": "images", "/predict_npy": "array"}
+UPLOAD_ROUTES = {
+    "/predict_image": UploadField("image"),
+    "/predict_images": UploadField("images", many=True),
+    "/predict_npy": UploadField("array"),
+}
 EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
 
 PixelBatch = Annotated[
@@ -43,7 +50,6 @@ PixelBatch = Annotated[
     AfterValidator(lambda images: images_to_batch(images, settings.max_images_per_request)),
     PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for BentoML's Python client
 ]
-ImageFile = Annotated[Path, ContentType("image/*")]
 PREDICTIONS = TypeAdapter(list[Prediction])
 ONE_PREDICTION = TypeAdapter(Prediction)
 
@@ -107,7 +113,7 @@ class MnistClassifier:
         return to_predictions(self.classifier.probabilities(np.asarray(images, dtype=np.float32)))
 
     @bentoml.api
-    def predict_npy(self, array: Annotated[Path, ContentType("application/octet-stream")]) -> list[Prediction]:
+    def predict_npy(self, array: Path) -> list[Prediction]:
         """Classify a .npy upload of shape (N, 28, 28) or (N, 784): the compact form for big batches."""
         try:
             pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
@@ -116,14 +122,14 @@ class MnistClassifier:
         return json_answer(to_predictions(self.classifier.probabilities(pixels)))
 
     @bentoml.api
-    async def predict_image(self, image: ImageFile) -> Prediction:
+    async def predict_image(self, image: Path) -> Prediction:
         """Classify one image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any size, any colours)."""
         answers = await self._predict_files([image])
         return answers if isinstance(answers, Response) else json_answer(answers[0], ONE_PREDICTION)
 
     @bentoml.api
     async def predict_images(
-        self, images: Annotated[list[ImageFile], Field(min_length=1, max_length=settings.max_files_per_request)]
+        self, images: Annotated[list[Path], Field(min_length=1, max_length=settings.max_files_per_request)]
     ) -> list[Prediction]:
         """Classify several image files in one request; answers come in the order of the files."""
         answers = await self._predict_files(images)

@@ -90,6 +90,18 @@ def test_white_background_jpegs_are_read_like_mnist(server: str, digit_images) -
     assert correct >= 17, f"{correct}/20 photographed-style digits recognised"
 
 
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "image/webp", None])
+def test_image_files_are_known_by_their_bytes_not_their_label(
+    server: str, reference, digit_images, content_type: str | None
+) -> None:
+    """curl labels .webp, .bmp, .tif and extensionless files application/octet-stream."""
+    images, _ = digit_images
+    upload = ("digit", png(images[0])) if content_type is None else ("digit", png(images[0]), content_type)
+    response = post(server, "/predict_image", files={"image": upload})
+    assert response.status_code == 200, response.text
+    assert response.json()["digit"] == reference.probabilities(images[:1].astype(np.float32)).argmax()
+
+
 def test_predict_images_keeps_file_order(server: str, reference, digit_images) -> None:
     images, _ = digit_images
     files = [("images", (f"{i}.png", png(images[i]), "image/png")) for i in range(6)]
@@ -185,6 +197,13 @@ BAD_REQUESTS = [
     ("/predict_image", {"content": b"garbage", "headers": {"content-type": "multipart/form-data"}}, 400, "boundary"),
     ("/predict_image", {"files": {"picture": ("x.png", png(np.zeros((28, 28))), "image/png")}}, 400, "field 'image'"),
     ("/predict_npy", {"files": {"array": ("a.npy", object_npy(), "application/octet-stream")}}, 400, "dtype object"),
+    ("/predict_image", {"files": {"image": ("x" * 300 + ".png", png(np.zeros((28, 28))))}}, 400, "file name longer"),
+    (
+        "/predict_image",
+        {"files": [("image", ("a.png", png(np.zeros((28, 28))))), ("image", ("b.png", png(np.zeros((28, 28)))))]},
+        400,
+        "takes one file in the field 'image', got 2",
+    ),
 ]
 
 
