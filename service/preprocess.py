@@ -21,7 +21,7 @@ INK_THRESHOLD = 0.2  # fraction of the ink's contrast that counts as ink when cr
 MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
-ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # AVIF: what phones and browsers export
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,

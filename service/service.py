@@ -123,7 +123,7 @@ class MnistClassifier:
 
     @bentoml.api
     async def predict_image(self, image: Path) -> Prediction:
-        """Classify one image file (PNG, JPEG, BMP, GIF, WebP, TIFF; any size, any colours)."""
+        """Classify one image file (PNG, JPEG, BMP, GIF, WebP, AVIF, TIFF; any size, any colours)."""
         answers = await self._predict_files([image])
         return answers if isinstance(answers, Response) else json_answer(answers[0], ONE_PREDICTION)
 

@@ -50,7 +50,7 @@ def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
     return (ys * pixels).sum() / pixels.sum(), (xs * pixels).sum() / pixels.sum()
 
 
-@pytest.mark.parametrize("format", ["PNG", "JPEG"])
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "AVIF"])
 def test_large_off_centre_digit_follows_mnist_placement(format: str) -> None:
     pixels = image_bytes_to_pixels(encode(large_off_centre_seven(), format), MAX_PIXELS)
     assert pixels.shape == (28, 28) and pixels.dtype == np.float32
@@ -215,7 +215,7 @@ def test_npy_that_is_not_npy() -> None:
     assert caught.value.status == 415
 
 
-@pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"])
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF"])
 def test_corrupted_files_are_refused_never_crash(format: str) -> None:
     """Truncations and random byte flips: either a 28x28 result or InvalidInput, nothing else."""
     import random
