@@ -7,6 +7,7 @@ weights, loaded by TensorFlow's own reader.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,16 @@ WARMUP_BATCH_SIZES = (1, 8, 64, 256)  # trace and time the shapes that traffic w
 
 
 def serving_device() -> str:
-    """'/GPU:0' when TensorFlow can use a GPU, else '/CPU:0'."""
-    return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+    """'/GPU:0' when TensorFlow can use a GPU, else '/CPU:0'.
+
+    On a GPU, memory is taken as the model needs it rather than all of it up front (TensorFlow's
+    default), so that several workers, or other services, can share the card.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        with contextlib.suppress(RuntimeError):  # already initialised in this process: keep its setting
+            tf.config.experimental.set_memory_growth(gpu, True)
+    return "/GPU:0" if gpus else "/CPU:0"
 
 
 class CompiledClassifier:
