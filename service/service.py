@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 import model_contract as contract
 from service.model_runtime import CompiledClassifier
 from service.preprocess import InvalidInput, image_bytes_to_pixels, images_to_batch, read_npy
+from service.read_only_routes import ReadOnlyRoutes
 from service.request_limits import RequestLimits, UploadField
 from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
@@ -172,3 +173,4 @@ MnistClassifier.add_asgi_middleware(
     upload_routes=UPLOAD_ROUTES,
     max_files=settings.max_files_per_request,
 )
+MnistClassifier.add_asgi_middleware(ReadOnlyRoutes, paths=frozenset({"/model_info"}))

@@ -129,6 +129,8 @@ def test_model_info(server: str, trained_model: dict) -> None:
     assert info["device"] in ("/CPU:0", "/GPU:0")
     assert info["input_format"]["shape"] == [28, 28]
     assert info["limits"]["max_images_per_request"] == 64
+    assert httpx.get(f"{server}/model_info").json() == info  # read-only: GET answers too
+    assert httpx.get(f"{server}/predict").status_code == 405  # the others stay POST only
 
 
 def test_bentoml_health_metrics_and_docs_stay(server: str) -> None:
