@@ -3,7 +3,8 @@
     python -m loadtest.image_accuracy [--count 2000]
 
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
-up, off-centre, saved as JPEG or PNG, or as RGBA on a transparent canvas — then decoded and
+up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, or photographed on paper
+under uneven light — then decoded and
 prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
 rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
@@ -57,11 +58,32 @@ def transparent_canvas(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(canvas, "PNG")
 
 
+def photographed(pixels: np.ndarray, rng: np.random.Generator, shadow: float) -> bytes:
+    """Grey ink on off-white paper lit unevenly: brightness falls by `shadow` grey levels across
+    the page in a random direction, with sensor noise and a warm tint, saved as a phone's JPEG."""
+    side = int(rng.integers(80, 300))
+    height, width = side + int(rng.integers(40, 300)), side + int(rng.integers(40, 300))
+    angle = rng.uniform(0, 2 * np.pi)
+    ys, xs = np.indices((height, width), dtype=np.float32)
+    across = np.cos(angle) * xs / width + np.sin(angle) * ys / height
+    paper = 215 - shadow * (across - across.min()) / (across.max() - across.min())
+    ink = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    page = paper[top : top + side, left : left + side]
+    paper[top : top + side, left : left + side] = page * (1 - ink) + 60 * ink
+    paper += rng.normal(0, 6, paper.shape)
+    rgb = np.stack([paper, paper * 0.97, paper * 0.9], axis=-1).clip(0, 255).astype(np.uint8)
+    return encoded(Image.fromarray(rgb), "JPEG", quality=70)
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "dark on white page, JPEG": lambda pixels, rng: on_page(pixels, rng, "JPEG"),
     "dark on white page, PNG": lambda pixels, rng: on_page(pixels, rng, "PNG"),
     "black on transparent, RGBA PNG": transparent_canvas,
+    "photo of paper, even light, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=0),
+    "photo of paper, shadow of 80 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=80),
+    "photo of paper, shadow of 120 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=120),
 }
 
 

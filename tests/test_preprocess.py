@@ -63,6 +63,39 @@ def test_large_off_centre_digit_follows_mnist_placement(format: str) -> None:
     assert pixels.max() > 200
 
 
+@pytest.mark.parametrize("ink_is_dark", [True, False])
+def test_unevenly_lit_page_is_cropped_to_the_digit_not_the_shadow(ink_is_dark: bool) -> None:
+    """A photo whose lighting falls by 120 grey levels across the page, with sensor noise."""
+    rng = np.random.default_rng(3)
+    ys, xs = np.indices((240, 320), dtype=np.float32)
+    page = 215 - 120 * (xs / 319 + ys / 239) / 2 + rng.normal(0, 6, (240, 320))
+    page[60:180, 150:166] = 60  # a "1": one stroke 120 px tall, far from every edge
+    if not ink_is_dark:
+        page = 255 - page  # chalk on a dark board
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG"), MAX_PIXELS)
+    height, width = ink_box(pixels, threshold=60)
+    assert height in (19, 20, 21) and width <= 5
+    mass_y, mass_x = centre_of_mass(pixels)
+    assert abs(mass_y - 14) <= 1 and abs(mass_x - 14) <= 1
+
+
+def test_single_pixel_specks_do_not_stretch_the_crop() -> None:
+    page = np.full((200, 200), 255, np.uint8)
+    page[50:150, 95:105] = 0  # a "1"
+    page[5, 5] = page[190, 195] = 0  # dust in two corners
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(page)), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert height in (19, 20, 21) and width <= 4
+
+
+def test_digit_drawn_with_a_one_pixel_pen_is_still_found() -> None:
+    page = np.full((100, 100), 255, np.uint8)
+    page[20:80, 50] = 0  # a "1" one pixel wide: nothing survives the speck filter, so the ink is used
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(page)), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert height in (19, 20, 21) and width <= 3
+
+
 def test_mnist_style_image_passes_unchanged() -> None:
     digit = np.zeros((28, 28), np.uint8)
     digit[5:23, 12:16] = 255
