@@ -3,8 +3,8 @@
     python -m loadtest.image_accuracy [--count 2000]
 
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
-up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, or photographed on paper
-under uneven light — then decoded and
+up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
+under uneven light, or written on ruled notebook paper — then decoded and
 prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
 rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
@@ -76,6 +76,22 @@ def photographed(pixels: np.ndarray, rng: np.random.Generator, shadow: float) ->
     return encoded(Image.fromarray(rgb), "JPEG", quality=70)
 
 
+def on_ruled_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Blue ballpoint on a notebook page with light-blue ruled lines, crossing the lines."""
+    side = int(rng.integers(80, 300))
+    height, width = side + int(rng.integers(40, 300)), side + int(rng.integers(40, 300))
+    page = np.full((height, width, 3), (245, 245, 240), np.float32)
+    spacing = max(12, side // 3)
+    for top in range(int(rng.integers(0, spacing)), height, spacing):
+        page[top : top + 2] = (160, 185, 235)
+    ink = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    area = page[top : top + side, left : left + side]
+    page[top : top + side, left : left + side] = area * (1 - ink[..., None]) + np.array([30, 40, 120]) * ink[..., None]
+    page += rng.normal(0, 4, page.shape)
+    return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "dark on white page, JPEG": lambda pixels, rng: on_page(pixels, rng, "JPEG"),
@@ -84,6 +100,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "photo of paper, even light, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=0),
     "photo of paper, shadow of 80 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=80),
     "photo of paper, shadow of 120 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=120),
+    "blue pen on ruled notebook paper, JPEG": on_ruled_paper,
 }
 
 

@@ -17,7 +17,9 @@ from model_contract import IMAGE_SIDE, PIXEL_MAX
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
 FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
-INK_THRESHOLD = 0.2  # fraction of the ink's contrast that counts as ink when cropping
+# Fraction of the strongest stroke's contrast that counts as digit when cropping: fainter marks, such
+# as a notebook's ruled lines (about 30% of a ballpoint's contrast), do not widen the crop.
+INK_THRESHOLD = 0.35
 MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths

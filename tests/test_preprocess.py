@@ -88,6 +88,15 @@ def test_single_pixel_specks_do_not_stretch_the_crop() -> None:
     assert height in (19, 20, 21) and width <= 4
 
 
+def test_ruled_lines_of_a_notebook_are_not_part_of_the_digit() -> None:
+    page = np.full((240, 320, 3), (245, 245, 240), np.uint8)
+    page[10::30] = page[11::30] = (160, 185, 235)  # light-blue ruled lines across the whole page
+    page[60:180, 150:164] = (30, 40, 120)  # a "1" in blue ballpoint, crossing four lines
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(page)), MAX_PIXELS)
+    height, width = ink_box(pixels)
+    assert height in (19, 20, 21) and width <= 4
+
+
 def test_digit_drawn_with_a_one_pixel_pen_is_still_found() -> None:
     page = np.full((100, 100), 255, np.uint8)
     page[20:80, 50] = 0  # a "1" one pixel wide: nothing survives the speck filter, so the ink is used
