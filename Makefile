@@ -52,8 +52,8 @@ bench-burst: $(VENV)/.installed  ## bursts against a fresh server per latency bu
 loadtest: $(VENV)/.installed  ## SCENARIO=single|batch|png|npy|mixed USERS=32 SECONDS=60
 	$(PY) -m loadtest.run $(or $(SCENARIO),mixed) --users $(or $(USERS),32) --seconds $(or $(SECONDS),60)
 
-soak: $(VENV)/.installed  ## ten minutes at RATE requests/s (about 70% of the measured maximum)
-	$(PY) -m loadtest.run soak --users 32 --seconds 600 --rate $(or $(RATE),700)
+soak: $(VENV)/.installed  ## ten minutes at RATE requests/s (400: about 70% of the maximum measured on 2 cores)
+	$(PY) -m loadtest.run soak --users 32 --seconds 600 --rate $(or $(RATE),400)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,7 +1,7 @@
 """Headless load test: start the service (or take --url), run a scenario, judge it.
 
     python -m loadtest.run mixed --users 32 --seconds 60
-    python -m loadtest.run soak --users 32 --seconds 600 --rate 700
+    python -m loadtest.run soak --users 32 --seconds 600 --rate 400
 
 Writes locust's CSV and HTML reports (and, for every run, the server's memory over time) under
 --results, prints a summary, and exits non-zero on any failed request or a p95 above --max-p95-ms.
