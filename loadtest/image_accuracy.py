@@ -94,6 +94,9 @@ def on_ruled_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
+    "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
+        Image.fromarray((40 + pixels * (215 / 255)).astype(np.uint8)), "PNG"
+    ),
     "dark on white page, JPEG": lambda pixels, rng: on_page(pixels, rng, "JPEG"),
     "dark on white page, PNG": lambda pixels, rng: on_page(pixels, rng, "PNG"),
     "black on transparent, RGBA PNG": transparent_canvas,

@@ -22,6 +22,7 @@ FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured o
 INK_THRESHOLD = 0.35
 MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
+MNIST_BORDER_MAX = 16.0  # MNIST's own border is 0; allow for JPEG noise, not for a grey background
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
 BACKGROUND_GRID = 64  # the lighting of the page is fitted on a copy at most this many pixels across
 PAPER_FIT_ROUNDS = 5  # fit, drop the pixels that look like ink, fit again
@@ -206,8 +207,13 @@ def stretch_to_grey_levels(levels: np.ndarray) -> np.ndarray:
 
 
 def looks_like_mnist(grey: np.ndarray) -> bool:
-    """28x28 with a dark background: already in MNIST's form, so it passes through unchanged."""
-    return grey.shape == (IMAGE_SIDE, IMAGE_SIDE) and _border_level(grey) < PIXEL_MAX / 2
+    """28x28 on a black background: already in MNIST's form, so it passes through unchanged.
+
+    Only black: a 28x28 digit on dark grey (a drawing canvas's background of 40, say) goes through
+    the full preparation, which takes the background out; passed through as it was, the model read
+    such digits right 15% of the time.
+    """
+    return grey.shape == (IMAGE_SIDE, IMAGE_SIDE) and _border_level(grey) <= MNIST_BORDER_MAX
 
 
 def _border_level(grey: np.ndarray) -> float:

@@ -113,6 +113,15 @@ def test_mnist_style_image_passes_unchanged() -> None:
     np.testing.assert_array_equal(pixels, digit.astype(np.float32))
 
 
+def test_28x28_digit_on_dark_grey_is_prepared_not_passed_through() -> None:
+    digit = np.full((28, 28), 40, np.uint8)  # a drawing canvas's dark grey, not MNIST's black
+    digit[6:22, 13:16] = 230
+    pixels = image_bytes_to_pixels(encode(Image.fromarray(digit)), MAX_PIXELS)
+    assert pixels[0].max() == 0 and pixels[:, 0].max() == 0  # the grey is taken out
+    height, width = ink_box(pixels)
+    assert height in (19, 20, 21) and width <= 5  # cropped and scaled like any other image
+
+
 def test_drawing_on_transparent_canvas_keeps_its_strokes() -> None:
     canvas = Image.new("RGBA", (200, 200), (0, 0, 0, 0))  # transparent black background
     ImageDraw.Draw(canvas).line([(100, 30), (100, 170)], fill=(0, 0, 0, 255), width=14)
