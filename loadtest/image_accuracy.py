@@ -58,19 +58,34 @@ def transparent_canvas(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(canvas, "PNG")
 
 
+def page_with_digit(
+    pixels: np.ndarray, rng: np.random.Generator, draw_page: Callable[[int, int, int], np.ndarray], ink_colour
+) -> np.ndarray:
+    """The digit, 80-300 px tall, blended in `ink_colour` onto a page 40-300 px larger, at a random
+    place; `draw_page(height, width, digit_side)` draws the page, grey or RGB, as floats."""
+    side = int(rng.integers(80, 300))
+    height, width = side + int(rng.integers(40, 300)), side + int(rng.integers(40, 300))
+    page = draw_page(height, width, side)
+    ink = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
+    if page.ndim == 3:
+        ink = ink[..., np.newaxis]
+    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+    area = page[top : top + side, left : left + side]
+    page[top : top + side, left : left + side] = area * (1 - ink) + np.asarray(ink_colour) * ink
+    return page
+
+
 def photographed(pixels: np.ndarray, rng: np.random.Generator, shadow: float) -> bytes:
     """Grey ink on off-white paper lit unevenly: brightness falls by `shadow` grey levels across
     the page in a random direction, with sensor noise and a warm tint, saved as a phone's JPEG."""
-    side = int(rng.integers(80, 300))
-    height, width = side + int(rng.integers(40, 300)), side + int(rng.integers(40, 300))
-    angle = rng.uniform(0, 2 * np.pi)
-    ys, xs = np.indices((height, width), dtype=np.float32)
-    across = np.cos(angle) * xs / width + np.sin(angle) * ys / height
-    paper = 215 - shadow * (across - across.min()) / (across.max() - across.min())
-    ink = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
-    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-    page = paper[top : top + side, left : left + side]
-    paper[top : top + side, left : left + side] = page * (1 - ink) + 60 * ink
+
+    def shadowed_paper(height: int, width: int, digit_side: int) -> np.ndarray:
+        angle = rng.uniform(0, 2 * np.pi)
+        ys, xs = np.indices((height, width), dtype=np.float32)
+        across = np.cos(angle) * xs / width + np.sin(angle) * ys / height
+        return 215 - shadow * (across - across.min()) / (across.max() - across.min())
+
+    paper = page_with_digit(pixels, rng, shadowed_paper, ink_colour=60)
     paper += rng.normal(0, 6, paper.shape)
     rgb = np.stack([paper, paper * 0.97, paper * 0.9], axis=-1).clip(0, 255).astype(np.uint8)
     return encoded(Image.fromarray(rgb), "JPEG", quality=70)
@@ -78,16 +93,15 @@ def photographed(pixels: np.ndarray, rng: np.random.Generator, shadow: float) ->
 
 def on_ruled_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     """Blue ballpoint on a notebook page with light-blue ruled lines, crossing the lines."""
-    side = int(rng.integers(80, 300))
-    height, width = side + int(rng.integers(40, 300)), side + int(rng.integers(40, 300))
-    page = np.full((height, width, 3), (245, 245, 240), np.float32)
-    spacing = max(12, side // 3)
-    for top in range(int(rng.integers(0, spacing)), height, spacing):
-        page[top : top + 2] = (160, 185, 235)
-    ink = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255
-    top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-    area = page[top : top + side, left : left + side]
-    page[top : top + side, left : left + side] = area * (1 - ink[..., None]) + np.array([30, 40, 120]) * ink[..., None]
+
+    def ruled_page(height: int, width: int, digit_side: int) -> np.ndarray:
+        page = np.full((height, width, 3), (245, 245, 240), np.float32)
+        spacing = max(12, digit_side // 3)  # a digit spans about three lines
+        for top in range(int(rng.integers(0, spacing)), height, spacing):
+            page[top : top + 2] = (160, 185, 235)
+        return page
+
+    page = page_with_digit(pixels, rng, ruled_page, ink_colour=(30, 40, 120))
     page += rng.normal(0, 4, page.shape)
     return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
 

@@ -171,16 +171,15 @@ def decode_grayscale(image: Image.Image) -> np.ndarray:
             image = image.getchannel("L")
         image.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BOX)
         if image.mode in ("I", "F"):
-            wide_levels = np.asarray(image, dtype=np.float32)
-        else:
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            if not has_alpha:
-                return np.asarray(image.convert("L"), dtype=np.float32)
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            return stretch_to_grey_levels(np.asarray(image, dtype=np.float32))
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        if not has_alpha:
+            return np.asarray(image.convert("L"), dtype=np.float32)
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+    except InvalidInput:
+        raise
     except Exception as error:  # truncated data surfaces here, as any of Pillow's error types
         raise InvalidInput(f"the image data is truncated or corrupt ({type(error).__name__}: {error})") from error
-    if image.mode in ("I", "F"):
-        return stretch_to_grey_levels(wide_levels)
     grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     alpha = rgba[..., 3] / PIXEL_MAX
     opaque = alpha > 0.5
@@ -206,14 +205,14 @@ def stretch_to_grey_levels(levels: np.ndarray) -> np.ndarray:
     return np.clip((levels - low) * (PIXEL_MAX / (high - low)), 0, PIXEL_MAX)  # clip: float rounding
 
 
-def looks_like_mnist(grey: np.ndarray) -> bool:
+def looks_like_mnist(grey: np.ndarray, border_level: float) -> bool:
     """28x28 on a black background: already in MNIST's form, so it passes through unchanged.
 
     Only black: a 28x28 digit on dark grey (a drawing canvas's background of 40, say) goes through
     the full preparation, which takes the background out; passed through as it was, the model read
     such digits right 15% of the time.
     """
-    return grey.shape == (IMAGE_SIDE, IMAGE_SIDE) and _border_level(grey) <= MNIST_BORDER_MAX
+    return grey.shape == (IMAGE_SIDE, IMAGE_SIDE) and border_level <= MNIST_BORDER_MAX
 
 
 def _border_level(grey: np.ndarray) -> float:
@@ -273,10 +272,12 @@ def without_specks(ink: np.ndarray) -> np.ndarray:
 
 def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     """Any grey image of one digit -> 28x28 light-on-dark, fitted to 20x20, centred by mass."""
-    if looks_like_mnist(grey):
-        return grey.astype(np.float32)
-    ink_is_dark = _border_level(grey) >= PIXEL_MAX / 2
-    paper = lit_paper(grey.astype(np.float32), ink_is_dark)
+    grey = np.asarray(grey, dtype=np.float32)
+    border_level = _border_level(grey)
+    if looks_like_mnist(grey, border_level):
+        return grey
+    ink_is_dark = border_level >= PIXEL_MAX / 2
+    paper = lit_paper(grey, ink_is_dark)
     ink = np.clip(paper - grey, 0, None) if ink_is_dark else np.clip(grey - paper, 0, None)
     strokes = without_specks(ink)
     if float(strokes.max()) < MIN_INK_CONTRAST:  # nothing 2 pixels wide: a drawing with a one-pixel pen
@@ -284,8 +285,8 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     contrast = float(strokes.max())
     if contrast < MIN_INK_CONTRAST:
         raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
-    rows = np.flatnonzero((strokes >= INK_THRESHOLD * contrast).any(axis=1))
-    cols = np.flatnonzero((strokes >= INK_THRESHOLD * contrast).any(axis=0))
+    digit = strokes >= INK_THRESHOLD * contrast
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     cropped = np.clip(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (PIXEL_MAX / contrast), 0, PIXEL_MAX)
     height, width = cropped.shape
     scale = DIGIT_BOX / max(height, width)
