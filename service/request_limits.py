@@ -1,17 +1,27 @@
-"""ASGI middleware that guards what BentoML 1.4 does not: request size and upload form.
+"""ASGI middleware that guards what BentoML 1.4 does not: request size, time and form.
 
-BentoML reads whole bodies without a size limit, fetches a URL given in place of an uploaded file,
-and reads a server path given as a JSON string for a `Path` parameter. This middleware stops
-all three before the request reaches BentoML: bodies over the limit get 413, upload endpoints
-accept only `multipart/form-data` (415 otherwise), and every form field there must be a file
-whose name the file system can hold.
+BentoML reads whole bodies without a size or time limit, fetches a URL given in place of an
+uploaded file, reads a server path given as a JSON string for a `Path` parameter, answers 500 to
+a form sent to a JSON route, and parses any JSON on its event loop (16 MiB of `[0]` lists held
+every request, health checks included, for 7-9 s). This middleware stops all of that before the
+request reaches BentoML, on every route and every method:
+
+- a body over `max_body_bytes` gets 413, one not sent within `body_timeout_s` gets 408;
+- a JSON route takes `application/json` (or no body) and at most as many JSON arrays and values
+  as `max_images` images can hold, counted on the raw bytes before any parsing (413 past that);
+- an upload route takes `multipart/form-data` (415 otherwise) whose only field is the route's
+  file field, holding files (no text, no URLs) with names the file system can hold.
+
+The route table comes from the service's own APIs (`routes_of`), so a new API is covered the day
+it is added, and an API whose inputs the guard cannot check stops the service at import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from dataclasses import dataclass
 
+import anyio
 from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -19,88 +29,166 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from model_contract import IMAGE_SIDE
+
 # BentoML keeps each upload's file name as the suffix of a temporary file; past the file system's
 # 255-byte limit on names that fails inside BentoML with a 500, so longer names are refused here.
 MAX_FILENAME_BYTES = 200
+JSON_STRINGS_ALLOWED = 8  # object keys ("images"); pixels are numbers, never strings
+JSON_OBJECTS_ALLOWED = 1  # the request object itself
 
 
-class UploadField(NamedTuple):
-    """The one form field an upload route reads, and whether it takes several files."""
+@dataclass(frozen=True)
+class Route:
+    """What one API route reads: a JSON body, or files in one form field."""
 
-    name: str
-    many: bool = False
+    file_field: str | None = None
+    many_files: bool = False
 
 
-class BodyTooLarge(Exception):
-    pass
+def routes_of(service: object) -> dict[str, Route]:
+    """The guard's table, read from a BentoML service's APIs.
+
+    Raises TypeError for an API that mixes files with other fields or takes several file fields:
+    the guard checks one file field per form, and must not wave through what it cannot check.
+    """
+    table = {}
+    for api in service.apis.values():
+        spec = api.input_spec
+        file_fields = list(getattr(spec, "multipart_fields", []))
+        if not file_fields:
+            table[api.route] = Route()
+            continue
+        if len(file_fields) != 1 or len(spec.model_fields) != 1:
+            raise TypeError(
+                f"{api.route}: the upload guard covers APIs with exactly one file field and no other "
+                f"input, got fields {list(spec.model_fields)}; extend service.request_limits first"
+            )
+        (name,) = file_fields
+        is_list = spec.model_json_schema()["properties"][name].get("type") == "array"
+        table[api.route] = Route(file_field=name, many_files=is_list)
+    return table
+
+
+class Refusal(Exception):
+    """A request refused before it reaches BentoML: its status and a message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RequestLimits:
-    """Buffers each POST body up to `max_body_bytes`, then checks the form of upload routes.
-
-    `upload_routes` maps each upload path to the form field its files come in.
-    """
+    """Buffers each request body within the size and time limits, then checks it by route."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, upload_routes: Mapping[str, UploadField], max_files: int
+        self,
+        app: ASGIApp,
+        routes: Mapping[str, Route],
+        max_body_bytes: int,
+        max_files: int,
+        max_images: int,
+        body_timeout_s: float,
     ) -> None:
         self.app = app
+        self.routes = routes
         self.max_body_bytes = max_body_bytes
-        self.upload_routes = upload_routes
         self.max_files = max_files
+        self.body_timeout_s = body_timeout_s
+        self.max_images = max_images
+        self.max_json_arrays = max_images * (IMAGE_SIDE + 1) + 2
+        self.max_json_values = max_images * IMAGE_SIDE * IMAGE_SIDE + 16
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        route = self.routes.get(scope["path"].rstrip("/"))
+        try:
+            self._check_declared_size(headers)
+            has_body = bool(headers.get("transfer-encoding")) or headers.get("content-length", "0") != "0"
+            if route is None and not has_body:
+                await self.app(scope, receive, send)
+                return
+            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if route is not None:
+                self._check_content_type(scope["path"], route, content_type, has_body)
+            body = await self._read_body(receive)
+            if route is not None and route.file_field is None and body:
+                self._check_json_size(body)
+            if route is not None and route.file_field is not None:
+                await self._check_form(scope, _replaying(body, receive), route)
+        except Refusal as refusal:
+            await JSONResponse({"error": str(refusal)}, status_code=refusal.status)(scope, receive, send)
+            return
+        await self.app(scope, _replaying(body, receive), send)
+
+    def _check_declared_size(self, headers: Headers) -> None:
         declared = headers.get("content-length", "")
         if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            await self._refuse(scope, receive, send, 413, self._too_large_message())
-            return
-        file_field = self.upload_routes.get(scope["path"].rstrip("/"))
-        is_upload = file_field is not None
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if is_upload and content_type != "multipart/form-data":
-            message = (
-                f"{scope['path']} takes multipart/form-data with the file in it, got "
-                f"'{content_type or 'no content type'}'; for example: curl -F image=@digit.png"
-            )
-            await self._refuse(scope, receive, send, 415, message)
-            return
-        try:
-            body = await self._read_body(receive)
-        except BodyTooLarge:
-            await self._refuse(scope, receive, send, 413, self._too_large_message())
-            return
-        replay = _replaying(body, receive)
-        if is_upload:
-            problem = await self._form_problem(scope, _replaying(body, receive), file_field)
-            if problem is not None:
-                await self._refuse(scope, receive, send, 400, problem)
-                return
-        await self.app(scope, replay, send)
+            raise Refusal(413, self._too_large_message())
 
     def _too_large_message(self) -> str:
         return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
 
+    @staticmethod
+    def _check_content_type(path: str, route: Route, content_type: str, has_body: bool) -> None:
+        if route.file_field is not None and content_type != "multipart/form-data":
+            raise Refusal(
+                415,
+                f"{path} takes multipart/form-data with the file in the field '{route.file_field}', got "
+                f"'{content_type or 'no content type'}'; for example: curl -F {route.file_field}=@digit.png",
+            )
+        if route.file_field is None and has_body and content_type != "application/json":
+            raise Refusal(
+                415,
+                f"{path} takes a JSON body (content type application/json), got '{content_type or 'none'}'; "
+                "image files go to /predict_image or /predict_images",
+            )
+
     async def _read_body(self, receive: Receive) -> bytes:
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            with anyio.fail_after(self.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise Refusal(413, self._too_large_message())
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise Refusal(
+                408, f"request body not received within {self.body_timeout_s:g} s (or shorter than declared)"
+            ) from None
         return b"".join(chunks)
 
-    async def _form_problem(self, scope: Scope, receive: Receive, file_field: UploadField) -> str | None:
-        """Why an upload form is refused, or None: only the route's file field, holding files, no URLs.
+    def _check_json_size(self, body: bytes) -> None:
+        """Refuse JSON that cannot be a valid request, from byte counts alone (C speed, no parsing).
+
+        A valid body is one object holding at most `max_images` images of 28 rows of 28 numbers, so
+        it has at most that many arrays, commas and no strings beyond its keys. Parsing a body
+        made of millions of tiny arrays blocks the event loop for seconds; counting takes a
+        millisecond.
+        """
+        arrays = body.count(b"[")
+        values = body.count(b",")
+        if arrays > self.max_json_arrays or values > self.max_json_values:
+            raise Refusal(
+                413,
+                f"the JSON body holds {arrays:,} arrays and {values:,} commas, more than {self.max_images} "
+                "images (the limit per request) can: split the request; each image is 28 rows of 28 numbers",
+            )
+        if body.count(b'"') > 2 * JSON_STRINGS_ALLOWED or body.count(b"{") > JSON_OBJECTS_ALLOWED:
+            raise Refusal(400, "the JSON body holds strings or objects where pixels belong: pixels are numbers 0-255")
+
+    async def _check_form(self, scope: Scope, receive: Receive, route: Route) -> None:
+        """An upload form holds only the route's file field, holding files, no URLs.
 
         A second file for a one-file route is refused too: BentoML would answer for the first
         and silently drop the rest.
@@ -108,33 +196,34 @@ class RequestLimits:
         try:
             form = await Request(scope, receive).form(max_files=self.max_files, max_fields=self.max_files)
         except HTTPException as error:  # how starlette reports a parser error inside an app
-            return f"malformed multipart form: {error.detail}"
+            raise Refusal(400, f"malformed multipart form: {error.detail}") from error
         except (MultiPartException, ValueError) as error:
-            return f"malformed multipart form: {error}"
+            raise Refusal(400, f"malformed multipart form: {error}") from error
         try:
             for name, value in form.multi_items():
-                if name != file_field.name:
-                    return (
+                if name != route.file_field:
+                    raise Refusal(
+                        400,
                         f"unexpected form field '{name}': {scope['path']} takes its files in the field "
-                        f"'{file_field.name}'"
+                        f"'{route.file_field}'",
                     )
                 if not isinstance(value, UploadFile):
-                    return (
+                    raise Refusal(
+                        400,
                         f"form field '{name}' must be an uploaded file; text values and URLs are "
-                        "not accepted (curl: -F image=@digit.png, not -F image=...)"
+                        f"not accepted (curl: -F {name}=@digit.png, not -F {name}=...)",
                     )
                 if len((value.filename or "").encode()) > MAX_FILENAME_BYTES:
-                    return f"file name longer than {MAX_FILENAME_BYTES} bytes: rename the file before sending it"
-            files = len(form.getlist(file_field.name))
-            if files > 1 and not file_field.many:
-                return f"{scope['path']} takes one file in the field '{file_field.name}', got {files}"
+                    raise Refusal(
+                        400, f"file name longer than {MAX_FILENAME_BYTES} bytes: rename the file before sending it"
+                    )
+            files = len(form.getlist(route.file_field))
+            if files == 0:
+                raise Refusal(400, f"no file in the field '{route.file_field}': curl -F {route.file_field}=@digit.png")
+            if files > 1 and not route.many_files:
+                raise Refusal(400, f"{scope['path']} takes one file in the field '{route.file_field}', got {files}")
         finally:
             await form.close()
-        return None
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
-        await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

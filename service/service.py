@@ -16,29 +16,36 @@ without an extension as application/octet-stream), so the label is never a reaso
 from __future__ import annotations
 
 import os
+from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import bentoml
 import numpy as np
+from PIL import Image
 from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter
 from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
+from service import dispatcher, graceful_http, metrics_paths
+from service.admission import AccessToken, ConcurrencyLimit
+from service.error_contract import ErrorContract
 from service.model_runtime import CompiledClassifier
-from service.preprocess import InvalidInput, image_bytes_to_pixels, images_to_batch, read_npy
+from service.preprocess import (
+    InvalidInput,
+    check_request_pixels,
+    images_to_batch,
+    open_image,
+    prepare_image,
+    read_npy,
+)
 from service.read_only_routes import ReadOnlyRoutes
-from service.request_limits import RequestLimits, UploadField
+from service.request_limits import RequestLimits, routes_of
 from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
-UPLOAD_ROUTES = {
-    "/predict_image": UploadField("image"),
-    "/predict_images": UploadField("images", many=True),
-    "/predict_npy": UploadField("array"),
-}
 EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
 
 PixelBatch = Annotated[
@@ -48,11 +55,25 @@ PixelBatch = Annotated[
         f"light ink on a dark background as in MNIST; at most {settings.max_images_per_request}",
         examples=[[EXAMPLE_IMAGE]],
     ),
-    AfterValidator(lambda images: images_to_batch(images, settings.max_images_per_request)),
+    AfterValidator(lambda images: pixel_batch(images)),
     PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for BentoML's Python client
 ]
 PREDICTIONS = TypeAdapter(list[Prediction])
 ONE_PREDICTION = TypeAdapter(Prediction)
+
+
+def pixel_batch(images: list) -> np.ndarray:
+    """Validate a request's pixel arrays, refusing with the status the problem calls for.
+
+    Raised as a BentoMLException rather than the ValueError pydantic would wrap, so that "too
+    many images" reaches the client as 413 (pydantic's errors all become 400) with our message.
+    """
+    try:
+        return images_to_batch(images, settings.max_images_per_request)
+    except InvalidInput as error:
+        refusal = bentoml.exceptions.BentoMLException(str(error))
+        refusal.error_code = HTTPStatus(error.status)
+        raise refusal from None
 
 
 def error_response(error: InvalidInput) -> JSONResponse:
@@ -103,6 +124,7 @@ class MnistClassifier:
     def __init__(self) -> None:
         self.classifier = CompiledClassifier(self.stored_model.path)
         self.classifier.warm_up()  # before the worker reports ready on /readyz
+        self._decoders: anyio.CapacityLimiter | None = None  # made on first use, inside the event loop
 
     @bentoml.api(
         batchable=settings.adaptive_batching,
@@ -137,16 +159,22 @@ class MnistClassifier:
         return answers if isinstance(answers, Response) else json_answer(answers)
 
     async def _predict_files(self, files: list[Path]) -> list[Prediction] | Response:
+        """Headers of all files first (size limits), then decoding, a few images at a time per worker."""
+        if self._decoders is None:
+            self._decoders = anyio.CapacityLimiter(settings.decode_threads)
         try:
-            pixels = [await anyio.to_thread.run_sync(self._file_to_pixels, path) for path in files]
+            images = await anyio.to_thread.run_sync(self._open_files, files)
+            pixels = [await anyio.to_thread.run_sync(prepare_image, image, limiter=self._decoders) for image in images]
         except InvalidInput as error:
             return error_response(error)
         probabilities = await anyio.to_thread.run_sync(self.classifier.probabilities, np.stack(pixels))
         return to_predictions(probabilities)
 
     @staticmethod
-    def _file_to_pixels(path: Path) -> np.ndarray:
-        return image_bytes_to_pixels(path.read_bytes(), settings.max_image_pixels)
+    def _open_files(files: list[Path]) -> list[Image.Image]:
+        images = [open_image(path.read_bytes(), settings.max_image_pixels) for path in files]
+        check_request_pixels(images, settings.max_request_pixels)
+        return images
 
     @bentoml.api
     def model_info(self) -> ModelInfo:
@@ -162,15 +190,37 @@ class MnistClassifier:
             device=self.classifier.device,
             input_format=metadata.get(contract.META_INPUT_FORMAT, {}),
             limits=settings.model_dump(
-                include={"max_images_per_request", "max_files_per_request", "max_body_bytes", "max_image_pixels"}
+                include={
+                    "max_images_per_request",
+                    "max_files_per_request",
+                    "max_body_bytes",
+                    "max_image_pixels",
+                    "max_request_pixels",
+                    "max_concurrency",
+                    "body_timeout_s",
+                }
             ),
         )
 
 
+API_ROUTES = routes_of(MnistClassifier)
+dispatcher.install()
+metrics_paths.install(API_ROUTES)
+graceful_http.install(header_timeout_s=settings.header_timeout_s, grace_s=settings.shutdown_grace_s)
+# BentoML wraps these in the order added, the first outermost
+MnistClassifier.add_asgi_middleware(ErrorContract, api_routes=API_ROUTES)
+MnistClassifier.add_asgi_middleware(graceful_http.ReadinessWhileDraining)
+if settings.access_token is not None:
+    MnistClassifier.add_asgi_middleware(
+        AccessToken, token=settings.access_token.get_secret_value(), protected_routes=API_ROUTES
+    )
+MnistClassifier.add_asgi_middleware(ConcurrencyLimit, limit=settings.max_concurrency, limited_routes=API_ROUTES)
 MnistClassifier.add_asgi_middleware(
     RequestLimits,
+    routes=API_ROUTES,
     max_body_bytes=settings.max_body_bytes,
-    upload_routes=UPLOAD_ROUTES,
     max_files=settings.max_files_per_request,
+    max_images=settings.max_images_per_request,
+    body_timeout_s=settings.body_timeout_s,
 )
 MnistClassifier.add_asgi_middleware(ReadOnlyRoutes, paths=frozenset({"/model_info"}))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model_contract import DEFAULT_MODEL_TAG
@@ -18,14 +18,28 @@ class ServiceSettings(BaseSettings):
     model_tag: str = Field(DEFAULT_MODEL_TAG, description="model store tag to serve ($MNIST_MODEL_TAG)")
     max_images_per_request: int = Field(256, ge=1, description="images in one /predict or /predict_npy call")
     max_files_per_request: int = Field(64, ge=1, description="files in one /predict_images call")
-    max_body_bytes: int = Field(16 * MEBIBYTE, ge=1024, description="largest request body accepted")
+    max_body_bytes: int = Field(16 * MEBIBYTE, ge=1024, description="largest request body accepted, any method")
     max_image_pixels: int = Field(40_000_000, ge=784, description="largest image, width x height, decoded")
+    max_request_pixels: int = Field(
+        80_000_000, ge=784, description="pixels decoded for one request, all its files together"
+    )
+    decode_threads: int = Field(2, ge=1, description="images decoded at once per worker: bounds decoding memory")
+    max_concurrency: int = Field(
+        64, ge=1, description="requests in progress per worker; past it a 429 at once (health and metrics exempt)"
+    )
+    body_timeout_s: float = Field(20.0, gt=0, description="time a client has to send its whole body: 408 after")
+    header_timeout_s: float = Field(10.0, gt=0, description="time a connection has to send a request's headers")
+    shutdown_grace_s: float = Field(
+        20.0, gt=0, description="on SIGTERM, time in-flight requests have to finish before the worker exits"
+    )
+    access_token: SecretStr | None = Field(
+        None, description="if set, prediction and information routes need 'Authorization: Bearer <token>'"
+    )
     adaptive_batching: bool = Field(True, description="merge concurrent /predict requests into one model call")
     max_batch_size: int = Field(256, ge=1, description="most images adaptive batching puts in one model call")
     max_latency_ms: int = Field(
         15_000,
         ge=10,
-        description="batching's latency budget before it answers 503; generous because BentoML's cost "
-        "estimate overshoots on a server that has only seen single requests (results/burst.md)",
+        description="longest a /predict request waits in the batching queue before it is refused with 503",
     )
     workers: int = Field(1, ge=1, description="server processes; one uses all cores through TensorFlow")

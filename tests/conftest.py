@@ -1,4 +1,9 @@
-"""Shared fixtures. Every test runs against a temporary BentoML home, never the user's store."""
+"""Shared fixtures. Every test runs against a temporary BentoML home, never the user's store.
+
+Service, middleware and security tests run on `tiny_model`, a small net made here with random
+weights (no MNIST, no training), and on digit-like images drawn here, so they run on any machine.
+Tests that train on or score against real MNIST use the `mnist` fixture and are marked `mnist`.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 import model_contract as contract
 
 TRAIN_LIMIT = 5000  # the integration run: first 5,000 MNIST training images, one epoch
+SAMPLE_IMAGES = 300
+TEST_SERVER_ENV = {
+    "MNIST_MAX_IMAGES_PER_REQUEST": "64",
+    "MNIST_MAX_BODY_BYTES": str(4 << 20),
+    "MNIST_MAX_IMAGE_PIXELS": "4000000",
+    "MNIST_MAX_REQUEST_PIXELS": "8000000",
+    "MNIST_MAX_CONCURRENCY": "256",  # the concurrency tests send 200 requests at once
+    "MNIST_BODY_TIMEOUT_S": "3",
+    "MNIST_HEADER_TIMEOUT_S": "3",
+    # shed load only past the request timeout: a stalled CI machine must not turn the batching
+    # tests into 503s; how the budget sheds load is measured by loadtest/faults.py
+    "MNIST_MAX_LATENCY_MS": "60000",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,7 +62,7 @@ def trained_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The final net trained for one epoch on 5,000 real images, saved to the temporary store.
 
     The recipe is tuned for that tiny budget (no augmentation, small batches, a cosine schedule
-    with a short warm-up); the accuracy test and the service tests share this one run.
+    with a short warm-up).
     """
     from training.cli import run_training
     from training.recipes import recipe_for
@@ -65,39 +84,79 @@ def trained_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.fixture(scope="session")
-def digit_images(mnist) -> tuple[np.ndarray, np.ndarray]:
-    """The first 300 MNIST test images and their labels."""
-    return mnist.x_test[:300], mnist.y_test[:300]
+def tiny_model(bentoml_home: Path) -> str:
+    """A small net with random weights, saved to the temporary store; returns its tag.
+
+    Its answers depend strongly on the pixels (large random weights), so a request answered with
+    another request's result shows up, which is what the service tests check.
+    """
+    import keras
+    from keras import layers
+
+    from training.store import save_to_store
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=contract.INPUT_SHAPE),
+            layers.Rescaling(1 / contract.PIXEL_MAX),
+            layers.Flatten(),
+            layers.Dense(
+                contract.NUM_CLASSES,
+                activation="softmax",
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.5),
+            ),
+        ]
+    )
+    metadata = {
+        contract.META_ARCHITECTURE: "tiny_test_net",
+        contract.META_TEST_ACCURACY: 0.0,
+        contract.META_PARAMETERS: int(model.count_params()),
+        contract.META_INPUT_FORMAT: {"shape": list(contract.INPUT_SHAPE), "dtype": contract.INPUT_DTYPE},
+    }
+    return str(save_to_store(model, metadata, report_folder=None).tag)
+
+
+def draw_digit_like(rng: np.random.Generator) -> np.ndarray:
+    """A 28x28 MNIST-style image: three light strokes on black, inside MNIST's 20x20 box."""
+    canvas = Image.new("L", (contract.IMAGE_SIDE, contract.IMAGE_SIDE), 0)
+    draw = ImageDraw.Draw(canvas)
+    points = [tuple(int(v) for v in rng.integers(5, 23, 2)) for _ in range(4)]
+    draw.line(points, fill=int(rng.integers(180, 256)), width=int(rng.integers(2, 4)))
+    return np.asarray(canvas)
 
 
 @pytest.fixture(scope="session")
-def server(trained_model: dict, bentoml_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`bentoml serve` on the tiny trained model; yields its base URL once /readyz answers 200."""
+def digit_images() -> np.ndarray:
+    """300 distinct digit-like 28x28 uint8 images, drawn here."""
+    rng = np.random.default_rng(7)
+    return np.stack([draw_digit_like(rng) for _ in range(SAMPLE_IMAGES)])
+
+
+def start_server(model_tag: str, log: Path, extra_env: dict[str, str] | None = None):
+    """`bentoml serve` on a stored model, as a context manager yielding (url, pid) once ready."""
     from loadtest.servers import bentoml_command, serving
 
+    env = {"BENTOML_HOME": os.environ["BENTOML_HOME"], contract.MODEL_TAG_ENV: model_tag, **TEST_SERVER_ENV}
+    return serving(bentoml_command(), "/readyz", {**env, **(extra_env or {})}, log)
+
+
+@pytest.fixture(scope="session")
+def server(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`bentoml serve` on the tiny model; yields its base URL once /readyz answers 200."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {
-        "BENTOML_HOME": str(bentoml_home),
-        contract.MODEL_TAG_ENV: trained_model["model_tag"],
-        "MNIST_MAX_IMAGES_PER_REQUEST": "64",
-        "MNIST_MAX_BODY_BYTES": str(4 << 20),
-        "MNIST_MAX_IMAGE_PIXELS": "4000000",
-        # shed load only past the request timeout: a stalled CI machine must not turn the batching
-        # tests into 503s; how the budget sheds load is measured by loadtest/burst.py
-        "MNIST_MAX_LATENCY_MS": "60000",
-    }
     try:
-        with serving(bentoml_command(), "/readyz", env, log) as (url, _):
+        with start_server(tiny_model, log) as (url, _):
             yield url
     except RuntimeError as error:
         pytest.fail(f"{error}:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
-def reference(trained_model: dict):
+def reference(tiny_model: str):
     """The same stored model, run in-process: what every HTTP answer must agree with."""
     import bentoml
 
     from service.model_runtime import CompiledClassifier
 
-    return CompiledClassifier(bentoml.models.get(trained_model["model_tag"]).path)
+    return CompiledClassifier(bentoml.models.get(tiny_model).path)

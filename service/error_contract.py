@@ -1,0 +1,132 @@
+"""One error contract for every route: every refusal is `{"error": "..."}`, and says so in OpenAPI.
+
+BentoML and starlette answer in several shapes: pydantic's validation errors as
+`{"detail": [...]}` (a list where BentoML's own schema declares a string), starlette's 404 and 405
+as plain text, BentoML's 503 without `Retry-After`. `ErrorContract` rewrites every 4xx/5xx answer
+that is not already `{"error": <string>}` into that form, keeping the status, and adds
+`Retry-After` to 429 and 503. It also amends the OpenAPI document at /docs.json so that each API
+route declares the codes it can answer, with the error body's schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+RETRY_AFTER_S = 1  # a client refused for load may try again this soon
+OPENAPI_PATH = "/docs.json"
+ERROR_SCHEMA_NAME = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string", "description": "what went wrong and how to fix it"}},
+    "required": ["error"],
+}
+ERROR_ANSWERS = {
+    400: "the request's data cannot be classified (shape, type, range, malformed body or form)",
+    401: "a bearer token is required and was missing or wrong (only when MNIST_ACCESS_TOKEN is set)",
+    404: "no such route",
+    405: "method not allowed on this route",
+    408: "the body (or the headers) did not arrive in time",
+    413: "body, image or number of images over the server's limits",
+    415: "wrong content type or an unsupported file format",
+    422: "the image holds no digit (blank or too little contrast)",
+    429: "too many requests in progress: retry after Retry-After seconds",
+    500: "unexpected server error",
+    503: "overloaded or shutting down: retry after Retry-After seconds",
+}
+
+
+def error_message(status: int, body: bytes) -> str | None:
+    """The message to send for an error body, or None when it already has the contract's form."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and set(parsed) == {"error"} and isinstance(parsed["error"], str):
+        return None
+    if isinstance(parsed, list) and len(parsed) == 1:  # BentoML 1.4 wraps its 4xx bodies in a list
+        parsed = parsed[0]
+    if isinstance(parsed, dict):
+        detail = parsed.get("detail")
+        if isinstance(detail, list) and detail:  # pydantic's validation errors
+            return "; ".join(_describe_validation_error(item) for item in detail)
+        if parsed.get("error", detail) is not None:
+            return str(parsed.get("error", detail))
+    text = body.decode("utf-8", "replace").strip()
+    return text or f"HTTP {status}"
+
+
+def _describe_validation_error(item: object) -> str:
+    if isinstance(item, dict) and "msg" in item:
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        return f"{where}: {item['msg']}" if where else str(item["msg"])
+    return str(item)
+
+
+def declare_error_answers(spec: dict, api_routes: Iterable[str]) -> dict:
+    """The OpenAPI document with the error body and every error code declared on each API route."""
+    spec.setdefault("components", {}).setdefault("schemas", {})[ERROR_SCHEMA_NAME] = ERROR_SCHEMA
+    reference = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+    for route in api_routes:
+        for operation in spec.get("paths", {}).get(route, {}).values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, description in ERROR_ANSWERS.items():
+                operation["responses"][str(status)] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": reference}},
+                }
+    return spec
+
+
+class ErrorContract:
+    """Rewrites error answers into `{"error": ...}` and declares them in /docs.json."""
+
+    def __init__(self, app: ASGIApp, api_routes: Iterable[str]) -> None:
+        self.app = app
+        self.api_routes = tuple(api_routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        amend_spec = scope["path"] == OPENAPI_PATH
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def rewriting_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if message["status"] < 400 and not amend_spec:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:  # a body we pass through as it comes
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._send_rewritten(start, b"".join(chunks), send)
+
+        await self.app(scope, receive, rewriting_send)
+
+    async def _send_rewritten(self, start: Message, body: bytes, send: Send) -> None:
+        status = start["status"]
+        headers = MutableHeaders(raw=list(start["headers"]))
+        if status < 400:  # the OpenAPI document
+            body = json.dumps(declare_error_answers(json.loads(body), self.api_routes)).encode()
+        else:
+            message = error_message(status, body)
+            if message is not None:
+                body = json.dumps({"error": message}).encode()
+                headers["content-type"] = "application/json"
+            if status in (429, 503):
+                headers.setdefault("retry-after", str(RETRY_AFTER_S))
+        headers["content-length"] = str(len(body))
+        await send({"type": "http.response.start", "status": status, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,197 @@
+"""The HTTP server's connection rules that uvicorn (as BentoML 1.4 runs it) lacks: time limits on
+request headers, and a shutdown that loses no accepted request.
+
+Measured on BentoML 1.4.40 / uvicorn 0.54 before this module:
+- a connection that sends nothing, or half its headers, stayed open for more than 100 s;
+- with 32 clients, SIGTERM lost 64 accepted requests: uvicorn closed idle keep-alive connections
+  that a client was already reusing, and connections waiting in the listening socket's queue were
+  reset when the last process holding the socket (BentoML's supervisor) closed it ~0.9 s later.
+
+`install()` makes every worker's uvicorn use `GuardedH11Protocol` and `DrainingServer`
+(BentoML builds `uvicorn.Server(config)` after importing the service, so replacing the names
+in uvicorn is enough). On SIGTERM a worker:
+1. sets `DRAINING`, so /readyz answers 503 on connections already open;
+2. stops taking connections without resetting any it has accepted: a socket filter drops new
+   handshakes (those clients retry and are then refused, never reset), the connections already
+   queued are accepted and served, then the socket is shut for reading (`SHUT_RD`), which stops
+   the listening for every process that shares it;
+3. answers every request in progress and any that arrives on an open connection within
+   `DRAIN_IDLE_S`, each with `Connection: close`, and exits once all are answered or after the
+   grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import functools
+import json
+import signal
+import socket
+import threading
+
+import uvicorn
+import uvicorn.config
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+DRAINING = threading.Event()  # set on SIGTERM; /readyz answers 503 from then on
+DRAIN_IDLE_S = 1.0  # an idle keep-alive connection stays open this long after SIGTERM, for a request in flight
+SO_ATTACH_FILTER = 26  # Linux <asm-generic/socket.h>
+BPF_RET_DROP = 0x06  # BPF_RET | BPF_K with k = 0: accept no bytes of any packet
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+_DROP_EVERYTHING = (_SockFilter * 1)(_SockFilter(BPF_RET_DROP, 0, 0, 0))
+
+
+def _timeout_response(message: str) -> bytes:
+    body = json.dumps({"error": message}).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for each request's headers and a gentle drain."""
+
+    header_timeout_s = 10.0  # set by install()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._bytes_since_response = 0
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._bytes_since_response += len(data)
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm_head_timer()  # the headers are in: the body has its own deadline (RequestLimits)
+            if DRAINING.is_set():
+                self.cycle.keep_alive = False
+
+    def on_response_complete(self) -> None:
+        self._bytes_since_response = 0
+        super().on_response_complete()
+        if DRAINING.is_set():
+            self.loop.call_later(DRAIN_IDLE_S, self._close_if_idle)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """uvicorn closes idle connections at once; a request already on its way would be reset."""
+        if self.cycle is None or self.cycle.response_complete:
+            self.loop.call_later(DRAIN_IDLE_S, self._close_if_idle)
+        else:
+            self.cycle.keep_alive = False
+
+    def _close_if_idle(self) -> None:
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _headers_too_slow(self) -> None:
+        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+            return
+        if self._bytes_since_response:  # half a request: say why before closing
+            message = f"request headers not received within {self.header_timeout_s:g} s"
+            self.transport.write(_timeout_response(message))
+        self.transport.close()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server that, on SIGTERM, stops listening without resetting queued connections."""
+
+    grace_s = 20.0  # set by install()
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        config.timeout_graceful_shutdown = self.grace_s
+        super().__init__(config)
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        if sig in (signal.SIGTERM, signal.SIGINT) and not DRAINING.is_set():
+            DRAINING.set()
+            for listener in self._listeners():
+                listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(_SockFprog(1, _DROP_EVERYTHING)))
+                listener.close()  # closes this handle only: the filter stays on the socket
+        super().handle_exit(sig, frame)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        make_protocol = functools.partial(
+            self.config.http_protocol_class,
+            config=self.config,
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
+        loop = asyncio.get_running_loop()
+        for listener in self._listeners():
+            listener.setblocking(False)
+            while True:  # the queue only shrinks now: new handshakes are filtered out
+                try:
+                    connection, _ = listener.accept()
+                except (BlockingIOError, OSError):
+                    break
+                await loop.connect_accepted_socket(make_protocol, connection)
+            try:
+                listener.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+            listener.close()
+        await super().shutdown(sockets)
+
+    def _listeners(self) -> list[socket.socket]:
+        """Private handles on the listening sockets (the same kernel sockets, other descriptors)."""
+        handles = []
+        for server in self.servers:
+            for transport_socket in server.sockets:
+                handles.append(socket.socket(fileno=socket.dup(transport_socket.fileno())))
+        return handles
+
+
+def install(header_timeout_s: float, grace_s: float) -> None:
+    """Make uvicorn, as BentoML's workers start it, use the protocol and server above."""
+    GuardedH11Protocol.header_timeout_s = header_timeout_s
+    DrainingServer.grace_s = grace_s
+    uvicorn.config.HTTP_PROTOCOLS["auto"] = GuardedH11Protocol  # type: ignore[assignment]
+    uvicorn.config.HTTP_PROTOCOLS["h11"] = GuardedH11Protocol  # type: ignore[assignment]
+    uvicorn.Server = DrainingServer  # type: ignore[misc]
+
+
+class ReadinessWhileDraining:
+    """/readyz answers 503 once the worker has been told to stop, so no new traffic is sent to it."""
+
+    def __init__(self, app: ASGIApp, path: str = "/readyz") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and DRAINING.is_set() and scope["path"] == self.path:
+            response = JSONResponse({"error": "shutting down: send requests to another replica"}, status_code=503)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
