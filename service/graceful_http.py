@@ -10,7 +10,7 @@ Measured on BentoML 1.4.40 / uvicorn 0.54 before this module:
 `install()` makes every worker's uvicorn use `GuardedH11Protocol` and `DrainingServer`
 (BentoML builds `uvicorn.Server(config)` after importing the service, so replacing the names
 in uvicorn is enough). On SIGTERM a worker:
-1. sets `DRAINING`, so /readyz answers 503 on connections already open;
+1. sets `DRAINING`, so /readyz answers 503 on connections already open (`admission.FrontDoor`);
 2. stops taking connections without resetting any it has accepted: a socket filter drops new
    handshakes (those clients retry and are then refused, never reset), the connections already
    queued are accepted and served, then the socket is shut for reading (`SHUT_RD`), which stops
@@ -29,11 +29,12 @@ import json
 import signal
 import socket
 import threading
+from collections.abc import Callable
 
 import uvicorn
 import uvicorn.config
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 DRAINING = threading.Event()  # set on SIGTERM; /readyz answers 503 from then on
@@ -82,7 +83,7 @@ class GuardedH11Protocol(H11Protocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self._disarm_head_timer()  # the headers are in: the body has its own deadline (RequestLimits)
             if DRAINING.is_set():
-                self.cycle.keep_alive = False
+                self._last_on_this_connection()
 
     def on_response_complete(self) -> None:
         self._bytes_since_response = 0
@@ -96,11 +97,22 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def shutdown(self) -> None:
-        """uvicorn closes idle connections at once; a request already on its way would be reset."""
+        """uvicorn closes idle connections at once; a request already on its way would be reset.
+
+        Here an idle connection stays open for DRAIN_IDLE_S, and a request whose answer has not
+        started is answered with `Connection: close`, so its client knows not to send another on
+        it. One whose answer has started keeps its connection, which closes once idle.
+        """
         if self.cycle is None or self.cycle.response_complete:
             self.loop.call_later(DRAIN_IDLE_S, self._close_if_idle)
-        else:
-            self.cycle.keep_alive = False
+        elif not self.cycle.response_started:
+            self._last_on_this_connection()
+
+    def _last_on_this_connection(self) -> None:
+        """Answer the current request with `Connection: close` (uvicorn adds the header when the
+        request's own headers ask for it) and close the connection after it."""
+        self.cycle.scope["headers"].append(CLOSE_HEADER)
+        self.cycle.keep_alive = False
 
     def _close_if_idle(self) -> None:
         if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
@@ -128,9 +140,12 @@ class DrainingServer(uvicorn.Server):
     """uvicorn's server that, on SIGTERM, stops listening without resetting queued connections."""
 
     grace_s = 20.0  # set by install()
+    front: Callable[[ASGIApp], ASGIApp] | None = None  # set by install(): wraps BentoML's app
 
     def __init__(self, config: uvicorn.Config) -> None:
         config.timeout_graceful_shutdown = self.grace_s
+        if self.front is not None:
+            config.app = self.front(config.app)
         super().__init__(config)
 
     def handle_exit(self, sig: int, frame: object) -> None:
@@ -173,25 +188,14 @@ class DrainingServer(uvicorn.Server):
         return handles
 
 
-def install(header_timeout_s: float, grace_s: float) -> None:
-    """Make uvicorn, as BentoML's workers start it, use the protocol and server above."""
+def install(header_timeout_s: float, grace_s: float, front: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+    """Make uvicorn, as BentoML's workers start it, use the protocol and server above.
+
+    `front`, if given, wraps the whole ASGI app, outside BentoML's own middlewares.
+    """
     GuardedH11Protocol.header_timeout_s = header_timeout_s
     DrainingServer.grace_s = grace_s
+    DrainingServer.front = staticmethod(front) if front is not None else None
     uvicorn.config.HTTP_PROTOCOLS["auto"] = GuardedH11Protocol  # type: ignore[assignment]
     uvicorn.config.HTTP_PROTOCOLS["h11"] = GuardedH11Protocol  # type: ignore[assignment]
     uvicorn.Server = DrainingServer  # type: ignore[misc]
-
-
-class ReadinessWhileDraining:
-    """/readyz answers 503 once the worker has been told to stop, so no new traffic is sent to it."""
-
-    def __init__(self, app: ASGIApp, path: str = "/readyz") -> None:
-        self.app = app
-        self.path = path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and DRAINING.is_set() and scope["path"] == self.path:
-            response = JSONResponse({"error": "shutting down: send requests to another replica"}, status_code=503)
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ without an extension as application/octet-stream), so the label is never a reaso
 
 from __future__ import annotations
 
+import gc
 import os
 from http import HTTPStatus
 from pathlib import Path
@@ -28,8 +29,8 @@ from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter
 from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
-from service import dispatcher, graceful_http, metrics_paths
-from service.admission import AccessToken, ConcurrencyLimit
+from service import dispatcher, graceful_http, metrics_paths, output_media_types
+from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
 from service.model_runtime import CompiledClassifier
 from service.preprocess import (
@@ -46,6 +47,7 @@ from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
+GC_FULL_COLLECTION_EVERY = 100  # middle-generation collections per full one (Python's default: 10)
 EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
 
 PixelBatch = Annotated[
@@ -99,6 +101,22 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
     ]
 
 
+def tune_garbage_collection() -> None:
+    """Keep the garbage collector from stopping the event loop for hundreds of milliseconds.
+
+    TensorFlow, BentoML and the model leave ~400,000 long-lived objects that every full collection
+    walks again: 235 ms during which the event loop, health checks included, stands still (p99 of
+    /readyz at 2x overload: 374 ms). Frozen, the collector skips them. Under load, full collections
+    still came every second or two, each walking up to 250,000 younger objects and freeing none
+    (16-186 ms); they now wait for 100 collections of the middle generation instead of 10.
+    Short-lived garbage is still collected by the young generations as before.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, GC_FULL_COLLECTION_EVERY)
+
+
 def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
     """The model to serve, declared at class scope so `bentoml build` packs it.
 
@@ -125,6 +143,7 @@ class MnistClassifier:
         self.classifier = CompiledClassifier(self.stored_model.path)
         self.classifier.warm_up()  # before the worker reports ready on /readyz
         self._decoders: anyio.CapacityLimiter | None = None  # made on first use, inside the event loop
+        tune_garbage_collection()
 
     @bentoml.api(
         batchable=settings.adaptive_batching,
@@ -205,16 +224,21 @@ class MnistClassifier:
 
 API_ROUTES = routes_of(MnistClassifier)
 dispatcher.install()
+output_media_types.install(MnistClassifier)
 metrics_paths.install(API_ROUTES)
-graceful_http.install(header_timeout_s=settings.header_timeout_s, grace_s=settings.shutdown_grace_s)
-# BentoML wraps these in the order added, the first outermost
+graceful_http.install(
+    header_timeout_s=settings.header_timeout_s,
+    grace_s=settings.shutdown_grace_s,
+    front=lambda app: FrontDoor(
+        app, limit=settings.max_concurrency, limited_routes=API_ROUTES, draining=graceful_http.DRAINING
+    ),
+)
+# BentoML wraps these in the order added, the first outermost, all inside its own middlewares
 MnistClassifier.add_asgi_middleware(ErrorContract, api_routes=API_ROUTES)
-MnistClassifier.add_asgi_middleware(graceful_http.ReadinessWhileDraining)
 if settings.access_token is not None:
     MnistClassifier.add_asgi_middleware(
         AccessToken, token=settings.access_token.get_secret_value(), protected_routes=API_ROUTES
     )
-MnistClassifier.add_asgi_middleware(ConcurrencyLimit, limit=settings.max_concurrency, limited_routes=API_ROUTES)
 MnistClassifier.add_asgi_middleware(
     RequestLimits,
     routes=API_ROUTES,
