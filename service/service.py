@@ -25,7 +25,7 @@ import anyio
 import bentoml
 import numpy as np
 from PIL import Image
-from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter
+from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter, WithJsonSchema
 from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
@@ -50,12 +50,27 @@ settings = ServiceSettings()
 GC_FULL_COLLECTION_EVERY = 100  # middle-generation collections per full one (Python's default: 10)
 EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
 
+PIXEL_SCHEMA = {"type": "number", "minimum": 0, "maximum": contract.PIXEL_MAX}
+ROW_SCHEMA = {"type": "array", "items": PIXEL_SCHEMA, "minItems": contract.IMAGE_SIDE, "maxItems": contract.IMAGE_SIDE}
+GRID_SCHEMA = {"type": "array", "items": ROW_SCHEMA, "minItems": contract.IMAGE_SIDE, "maxItems": contract.IMAGE_SIDE}
+FLAT_SCHEMA = {
+    "type": "array",
+    "items": PIXEL_SCHEMA,
+    "minItems": contract.IMAGE_SIDE**2,
+    "maxItems": contract.IMAGE_SIDE**2,
+}
 PixelBatch = Annotated[
     list,
-    Field(
-        description="one or more images: 28x28 arrays (or flat 784-long rows) of 0-255 pixels, "
-        f"light ink on a dark background as in MNIST; at most {settings.max_images_per_request}",
-        examples=[[EXAMPLE_IMAGE]],
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"oneOf": [GRID_SCHEMA, FLAT_SCHEMA]},
+            "minItems": 1,
+            "maxItems": settings.max_images_per_request,
+            "description": "one or more images: 28x28 arrays (or flat 784-long rows) of 0-255 pixels, "
+            f"light ink on a dark background as in MNIST; at most {settings.max_images_per_request}",
+            "examples": [[EXAMPLE_IMAGE]],
+        }
     ),
     AfterValidator(lambda images: pixel_batch(images)),
     PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for BentoML's Python client

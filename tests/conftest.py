@@ -134,10 +134,17 @@ def digit_images() -> np.ndarray:
 
 
 def start_server(model_tag: str, log: Path, extra_env: dict[str, str] | None = None):
-    """`bentoml serve` on a stored model, as a context manager yielding (url, pid) once ready."""
+    """`bentoml serve` on a stored model, as a context manager yielding (url, pid) once ready.
+
+    Each server gets a BentoML home of its own that shares the test store's models: BentoML clears
+    its home's Prometheus directory when a server starts, which would wipe the metrics of a server
+    already running on the same home.
+    """
     from loadtest.servers import bentoml_command, serving
 
-    env = {"BENTOML_HOME": os.environ["BENTOML_HOME"], contract.MODEL_TAG_ENV: model_tag, **TEST_SERVER_ENV}
+    home = Path(tempfile.mkdtemp(prefix="mnist-test-server-home-", dir=log.parent))
+    (home / "models").symlink_to(Path(os.environ["BENTOML_HOME"]) / "models")
+    env = {"BENTOML_HOME": str(home), contract.MODEL_TAG_ENV: model_tag, **TEST_SERVER_ENV}
     return serving(bentoml_command(), "/readyz", {**env, **(extra_env or {})}, log)
 
 

@@ -12,8 +12,8 @@ from loadtest.payloads import build_payloads
 pytestmark = [pytest.mark.integration, pytest.mark.mnist]
 
 
-def test_payloads_are_encoded_once_with_their_labels(digit_images) -> None:
-    images, labels = digit_images
+def test_payloads_are_encoded_once_with_their_labels(mnist) -> None:
+    images, labels = mnist.x_test[:64], mnist.y_test[:64]
     payloads = build_payloads(images[:64], labels[:64], batch_sizes=(8, 32))
     assert len(payloads.single_json) == len(payloads.png) == 64
     assert len(payloads.batch_npy[32]) == 2 and payloads.batch_labels[8][1].tolist() == labels[8:16].tolist()
@@ -21,9 +21,9 @@ def test_payloads_are_encoded_once_with_their_labels(digit_images) -> None:
 
 @pytest.mark.parametrize("user_class", ["MixedUser", "NpyBatchUser"])
 def test_locust_users_run_clean(server: str, user_class: str, tmp_path: Path) -> None:
-    # the tiny test model is about 96% right; the threshold is for the real one
+    # the test server's model has random weights: answers are checked for form, not for the digit
     result = run_locust(
-        server, user_class, users=4, seconds=4, csv_prefix=tmp_path / user_class, extra=["--max-wrong-rate", "0.15"]
+        server, user_class, users=4, seconds=4, csv_prefix=tmp_path / user_class, extra=["--no-check-digits"]
     )
     assert result.requests > 10
     assert result.failures == 0
