@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak \
+.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak faults \
         lint bento container-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -52,8 +52,11 @@ bench-burst: $(VENV)/.installed  ## bursts against a fresh server per latency bu
 loadtest: $(VENV)/.installed  ## SCENARIO=single|batch|png|npy|mixed USERS=32 SECONDS=60
 	$(PY) -m loadtest.run $(or $(SCENARIO),mixed) --users $(or $(USERS),32) --seconds $(or $(SECONDS),60)
 
-soak: $(VENV)/.installed  ## ten minutes at RATE requests/s (400: about 70% of the maximum measured on 2 cores)
-	$(PY) -m loadtest.run soak --users 32 --seconds 600 --rate $(or $(RATE),400)
+soak: $(VENV)/.installed  ## 30 minutes at RATE requests/s (430: 70% of the 615 req/s maximum in results/faults.md)
+	$(PY) -m loadtest.run soak --users 32 --seconds 1800 --rate $(or $(RATE),430)
+
+faults: $(VENV)/.installed  ## the fault suite: a fresh server per scenario, rules checked, results/faults.md
+	$(PY) -m loadtest.faults
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

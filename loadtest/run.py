@@ -1,10 +1,12 @@
 """Headless load test: start the service (or take --url), run a scenario, judge it.
 
     python -m loadtest.run mixed --users 32 --seconds 60
-    python -m loadtest.run soak --users 32 --seconds 600 --rate 400
+    python -m loadtest.run soak --users 32 --seconds 1800 --rate 400
 
-Writes locust's CSV and HTML reports (and, for every run, the server's memory over time) under
---results, prints a summary, and exits non-zero on any failed request or a p95 above --max-p95-ms.
+Writes locust's CSV and HTML reports, and, for every run, the server's memory and open file
+descriptors over time (CSV and PNG) under --results; prints a summary; exits non-zero on any
+failed request, a p95 above --max-p95-ms, worker memory growing 5 MB or more per 10 minutes after
+the first minute, or more open descriptors at the end than after the first minute.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
 
 from loadtest.locust_runner import run_locust
@@ -31,21 +34,27 @@ SCENARIOS = {
     "soak": "SingleArrayUser",
 }
 RSS_SAMPLE_S = 5
+SETTLING_S = 60  # memory and descriptors are judged from the end of the first minute
+MAX_GROWTH_MB_PER_10_MIN = 5.0  # soak rule: the worker's memory, as a straight-line fit
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its children (BentoML runs workers as children)."""
+def tree_usage(pid: int) -> tuple[float, float, int]:
+    """(server tree RSS MB, worker RSS MB, open file descriptors of the tree) for BentoML's processes."""
     root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
-    total = 0
-    for process in processes:
+    tree_mb = worker_mb = 0.0
+    descriptors = 0
+    for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
-    return total / 2**20
+            rss = process.memory_info().rss / 2**20
+            tree_mb += rss
+            descriptors += process.num_fds()
+            if any("_bentoml_impl.worker" in part for part in process.cmdline()):
+                worker_mb += rss
+    return tree_mb, worker_mb, descriptors
 
 
-class MemoryRecorder(threading.Thread):
-    """Samples the server's RSS every few seconds while the load runs."""
+class UsageRecorder(threading.Thread):
+    """Samples the server's memory and open descriptors every few seconds while the load runs."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -54,26 +63,51 @@ class MemoryRecorder(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(RSS_SAMPLE_S):
-            self.samples.append((time.monotonic() - self.started_at, tree_rss_mb(self.pid)))
+            self.samples.append((round(time.monotonic() - self.started_at, 1), *tree_usage(self.pid)))
 
-    def at(self, seconds: float) -> float:
-        return min(self.samples, key=lambda sample: abs(sample[0] - seconds))[1]
+    def settled(self) -> list[tuple]:
+        return [sample for sample in self.samples if sample[0] >= SETTLING_S] or self.samples
+
+    def worker_growth_mb_per_10_min(self) -> float:
+        seconds, _, worker_mb, _ = zip(*self.settled(), strict=True)
+        return float(np.polyfit(seconds, worker_mb, 1)[0]) * 600 if len(seconds) > 1 else 0.0
 
 
-def plot_rss(csv_path: Path, png_path: Path) -> None:
-    """The server's memory over the run, from the samples CSV: a leak shows as a slope."""
+def plot_usage(csv_path: Path, png_path: Path) -> None:
+    """The worker's memory and the open descriptors over the run: a leak shows as a slope."""
     import matplotlib.pyplot as plt  # noqa: I001
 
     from training.report import save_figure  # imported first: it selects the file-only backend
 
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    axis.plot([float(r["seconds"]) / 60 for r in rows], [float(r["rss_mb"]) for r in rows])
-    axis.set(xlabel="minutes", ylabel="server RSS (MB)", title="server memory under load")
-    axis.set_ylim(bottom=0)
-    axis.grid(alpha=0.3)
+    minutes = [float(r["seconds"]) / 60 for r in rows]
+    figure, (memory, descriptors) = plt.subplots(1, 2, figsize=(10, 3.5))
+    memory.plot(minutes, [float(r["worker_rss_mb"]) for r in rows])
+    memory.set(xlabel="minutes", ylabel="worker RSS (MB)", title="worker memory under load")
+    memory.set_ylim(bottom=0)
+    descriptors.plot(minutes, [int(r["open_fds"]) for r in rows], color="tab:orange")
+    descriptors.set(xlabel="minutes", ylabel="open file descriptors", title="server's open descriptors")
+    descriptors.set_ylim(bottom=0)
+    for axis in (memory, descriptors):
+        axis.grid(alpha=0.3)
     save_figure(figure, png_path)
+
+
+def report_usage(recorder: UsageRecorder, folder: Path, scenario: str) -> bool:
+    """Write the samples and their plot; print and judge growth after the first minute."""
+    csv_path = folder / f"{scenario}_usage.csv"
+    with open(csv_path, "w", newline="") as handle:
+        csv.writer(handle).writerows([("seconds", "tree_rss_mb", "worker_rss_mb", "open_fds"), *recorder.samples])
+    plot_usage(csv_path, folder / f"{scenario}_usage.png")
+    first, last = recorder.settled()[0], recorder.samples[-1]
+    growth = recorder.worker_growth_mb_per_10_min()
+    print(
+        f"worker RSS: {first[2]:.0f} MB at {first[0]:.0f} s, {last[2]:.0f} MB at the end; fitted growth "
+        f"{growth:+.2f} MB per 10 min (rule: under {MAX_GROWTH_MB_PER_10_MIN:g}); open descriptors "
+        f"{first[3]} -> {last[3]}; whole server {first[1]:.0f} -> {last[1]:.0f} MB"
+    )
+    return growth < MAX_GROWTH_MB_PER_10_MIN and last[3] <= first[3]
 
 
 def main() -> int:
@@ -110,7 +144,7 @@ def main() -> int:
         else serving(bentoml_command(), "/readyz", log=folder / f"{args.scenario}-server.log")
     )
     with server as (url, pid):
-        recorder = MemoryRecorder(pid) if pid else None
+        recorder = UsageRecorder(pid) if pid else None
         if recorder:
             recorder.start()
         print(f"{args.scenario}: {args.users} users for {args.seconds} s against {url}")
@@ -125,17 +159,9 @@ def main() -> int:
         f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, p99 {result.p99_ms:.0f} ms; "
         f"locust used {result.generator_cpu:.2f} cores"
     )
-    if recorder and recorder.samples:
-        with open(folder / f"{args.scenario}_rss.csv", "w", newline="") as handle:
-            csv.writer(handle).writerows([("seconds", "rss_mb"), *recorder.samples])
-        plot_rss(folder / f"{args.scenario}_rss.csv", folder / f"{args.scenario}_rss.png")
-        first_minute = recorder.at(60)
-        end = recorder.samples[-1][1]
-        print(
-            f"server RSS: {first_minute:.0f} MB at minute 1, {end:.0f} MB at the end ({(end / first_minute - 1):+.1%})"
-        )
+    usage_holds = report_usage(recorder, folder, args.scenario) if recorder and recorder.samples else True
     print(f"reports: {folder}/{args.scenario}_stats.csv, {folder}/{args.scenario}.html")
-    return 0 if result.exit_code == 0 and result.failures == 0 else 1
+    return 0 if result.exit_code == 0 and result.failures == 0 and usage_holds else 1
 
 
 if __name__ == "__main__":
