@@ -251,7 +251,7 @@ async def image_flood(tag: str, report: Report) -> None:
     )
     report.check(
         "images",
-        "every upload answered (blank page: 422)",
+        "every upload answered: 422 (a blank page) or 429 (past the concurrency limit)",
         statuses(uploads),
         all(o.kind == ANSWERED and o.status < 500 for o in uploads),
     )
