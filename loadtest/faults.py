@@ -5,7 +5,8 @@
 
 Scenarios: overload at 2x the measured maximum (with health probes and the latency of a lone
 request afterwards), slow and lying clients, big and malformed bodies on every route, image
-floods, SIGTERM under load, a worker killed under load, and a flood of unknown paths. Each
+floods, maximal requests of each kind at once, SIGTERM under load, a worker killed under load,
+and a flood of unknown paths. Each
 prints what it measured; the rules are checked at the end, written to results/faults.md, and the
 exit code is 1 if any rule is broken. All traffic goes to 127.0.0.1 and is bounded in count and time.
 """
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 import model_contract as contract
+from loadtest.fault_capacity import maximal_requests_at_once
 from loadtest.fault_inputs import bad_bodies, image_flood, slow_clients, unknown_paths
 from loadtest.fault_kit import Report, write_report
 from loadtest.fault_load import overload, sigterm, worker_kill
@@ -28,6 +30,7 @@ SCENARIOS = {
     "slow": slow_clients,
     "bodies": bad_bodies,
     "images": image_flood,
+    "maximal": maximal_requests_at_once,
     "sigterm": sigterm,
     "sigkill": worker_kill,
     "paths": unknown_paths,

@@ -5,7 +5,8 @@
 #
 # Builds with bentofile.yaml (or BENTOFILE=bentofile.cpu.yaml), on the host network only, runs
 # the image on a free loopback port as its non-root user, sends a PNG and an array, checks the
-# digits, and prints the image size, build seconds and seconds from `docker run` to ready.
+# digits, sends SIGTERM under load (no accepted request may be lost), and prints the image size,
+# build seconds and seconds from `docker run` to ready.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -87,7 +88,12 @@ user=$(docker exec "$container" id -un)
 echo "process user in the container: $user (uid $uid)"
 [[ "$uid" != "0" ]] || { echo "FAIL: the service runs as root"; exit 1; }
 
+echo "== SIGTERM to the container's main process under load (what docker stop and Kubernetes send)"
+drain=$("$PY" -m loadtest.drain_check --port "$port" --pid "$(docker inspect -f '{{.State.Pid}}' "$container")") \
+  || { echo "$drain"; docker logs "$container" | tail -n 30; echo "FAIL: requests lost on SIGTERM"; exit 1; }
+echo "$drain"
+
 printf '\n| measure | value |\n| --- | --- |\n'
-printf '| bentofile | %s |\n| image size | %.2f GB |\n| build seconds (bento + image) | %s |\n| docker run to /readyz | %s s |\n| user | %s (uid %s) |\n' \
-  "$BENTOFILE" "$(python3 -c "print($image_bytes / 1e9)")" "$build_seconds" "$ready_seconds" "$user" "$uid"
+printf '| bentofile | %s |\n| image size | %.2f GB |\n| build seconds (bento + image) | %s |\n| docker run to /readyz | %s s |\n| user | %s (uid %s) |\n| SIGTERM under load | %s |\n' \
+  "$BENTOFILE" "$(python3 -c "print($image_bytes / 1e9)")" "$build_seconds" "$ready_seconds" "$user" "$uid" "${drain#*: }"
 echo "PASS: container smoke test"

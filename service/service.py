@@ -15,9 +15,7 @@ without an extension as application/octet-stream), so the label is never a reaso
 
 from __future__ import annotations
 
-import gc
 import os
-from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
 
@@ -25,72 +23,28 @@ import anyio
 import bentoml
 import numpy as np
 from PIL import Image
-from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter, WithJsonSchema
+from pydantic import Field, TypeAdapter
 from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
-from service import dispatcher, graceful_http, metrics_paths, output_media_types
-from service.admission import AccessToken, FrontDoor
-from service.error_contract import ErrorContract
+from service import http_stack
+from service.gc_tuning import freeze_long_lived_objects
 from service.model_runtime import CompiledClassifier
+from service.pixel_input import pixel_batch
 from service.preprocess import (
     InvalidInput,
     check_request_pixels,
-    images_to_batch,
     open_image,
     prepare_image,
     read_npy,
 )
-from service.read_only_routes import ReadOnlyRoutes
-from service.request_limits import RequestLimits, routes_of
 from service.schemas import ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
-GC_FULL_COLLECTION_EVERY = 100  # middle-generation collections per full one (Python's default: 10)
-EXAMPLE_IMAGE = [[0] * contract.IMAGE_SIDE for _ in range(contract.IMAGE_SIDE)]
-
-PIXEL_SCHEMA = {"type": "number", "minimum": 0, "maximum": contract.PIXEL_MAX}
-ROW_SCHEMA = {"type": "array", "items": PIXEL_SCHEMA, "minItems": contract.IMAGE_SIDE, "maxItems": contract.IMAGE_SIDE}
-GRID_SCHEMA = {"type": "array", "items": ROW_SCHEMA, "minItems": contract.IMAGE_SIDE, "maxItems": contract.IMAGE_SIDE}
-FLAT_SCHEMA = {
-    "type": "array",
-    "items": PIXEL_SCHEMA,
-    "minItems": contract.IMAGE_SIDE**2,
-    "maxItems": contract.IMAGE_SIDE**2,
-}
-PixelBatch = Annotated[
-    list,
-    WithJsonSchema(
-        {
-            "type": "array",
-            "items": {"oneOf": [GRID_SCHEMA, FLAT_SCHEMA]},
-            "minItems": 1,
-            "maxItems": settings.max_images_per_request,
-            "description": "one or more images: 28x28 arrays (or flat 784-long rows) of 0-255 pixels, "
-            f"light ink on a dark background as in MNIST; at most {settings.max_images_per_request}",
-            "examples": [[EXAMPLE_IMAGE]],
-        }
-    ),
-    AfterValidator(lambda images: pixel_batch(images)),
-    PlainSerializer(lambda batch: batch.tolist(), return_type=list),  # for BentoML's Python client
-]
+PixelBatch = pixel_batch(settings.max_images_per_request)
 PREDICTIONS = TypeAdapter(list[Prediction])
 ONE_PREDICTION = TypeAdapter(Prediction)
-
-
-def pixel_batch(images: list) -> np.ndarray:
-    """Validate a request's pixel arrays, refusing with the status the problem calls for.
-
-    Raised as a BentoMLException rather than the ValueError pydantic would wrap, so that "too
-    many images" reaches the client as 413 (pydantic's errors all become 400) with our message.
-    """
-    try:
-        return images_to_batch(images, settings.max_images_per_request)
-    except InvalidInput as error:
-        refusal = bentoml.exceptions.BentoMLException(str(error))
-        refusal.error_code = HTTPStatus(error.status)
-        raise refusal from None
 
 
 def error_response(error: InvalidInput) -> JSONResponse:
@@ -114,22 +68,6 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
         Prediction(digit=int(digit), confidence=float(row[digit]), probabilities=row.tolist())
         for digit, row in zip(digits, probabilities, strict=True)
     ]
-
-
-def tune_garbage_collection() -> None:
-    """Keep the garbage collector from stopping the event loop for hundreds of milliseconds.
-
-    TensorFlow, BentoML and the model leave ~400,000 long-lived objects that every full collection
-    walks again: 235 ms during which the event loop, health checks included, stands still (p99 of
-    /readyz at 2x overload: 374 ms). Frozen, the collector skips them. Under load, full collections
-    still came every second or two, each walking up to 250,000 younger objects and freeing none
-    (16-186 ms); they now wait for 100 collections of the middle generation instead of 10.
-    Short-lived garbage is still collected by the young generations as before.
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, GC_FULL_COLLECTION_EVERY)
 
 
 def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
@@ -158,7 +96,7 @@ class MnistClassifier:
         self.classifier = CompiledClassifier(self.stored_model.path)
         self.classifier.warm_up()  # before the worker reports ready on /readyz
         self._decoders: anyio.CapacityLimiter | None = None  # made on first use, inside the event loop
-        tune_garbage_collection()
+        freeze_long_lived_objects()  # keeps full garbage collections from stalling the event loop
 
     @bentoml.api(
         batchable=settings.adaptive_batching,
@@ -237,29 +175,4 @@ class MnistClassifier:
         )
 
 
-API_ROUTES = routes_of(MnistClassifier)
-dispatcher.install()
-output_media_types.install(MnistClassifier)
-metrics_paths.install(API_ROUTES)
-graceful_http.install(
-    header_timeout_s=settings.header_timeout_s,
-    grace_s=settings.shutdown_grace_s,
-    front=lambda app: FrontDoor(
-        app, limit=settings.max_concurrency, limited_routes=API_ROUTES, draining=graceful_http.DRAINING
-    ),
-)
-# BentoML wraps these in the order added, the first outermost, all inside its own middlewares
-MnistClassifier.add_asgi_middleware(ErrorContract, api_routes=API_ROUTES)
-if settings.access_token is not None:
-    MnistClassifier.add_asgi_middleware(
-        AccessToken, token=settings.access_token.get_secret_value(), protected_routes=API_ROUTES
-    )
-MnistClassifier.add_asgi_middleware(
-    RequestLimits,
-    routes=API_ROUTES,
-    max_body_bytes=settings.max_body_bytes,
-    max_files=settings.max_files_per_request,
-    max_images=settings.max_images_per_request,
-    body_timeout_s=settings.body_timeout_s,
-)
-MnistClassifier.add_asgi_middleware(ReadOnlyRoutes, paths=frozenset({"/model_info"}))
+http_stack.install(MnistClassifier, settings)

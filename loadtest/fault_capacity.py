@@ -1,0 +1,89 @@
+"""Fault scenario: as many maximal requests of each kind at once as a worker admits.
+
+Maximal means at every limit together: 256 images of long floats per JSON body, 256 float64
+images per .npy, 64 image files per upload request with 80 million pixels between them. The
+worker's memory must stay under the documented ceiling and health checks must stay fast while
+they are parsed, decoded and answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from loadtest.fault_inputs import multipart
+from loadtest.fault_kit import (
+    MEMORY_CEILING_MB,
+    PeakMemory,
+    Report,
+    fresh_server,
+    health_probes,
+    percentile,
+    statuses,
+    worker_of,
+)
+from loadtest.raw_http import ANSWERED, Connection, encode_request
+from loadtest.servers import LOOPBACK
+
+AT_ONCE = 32  # the service's default concurrency limit per worker
+MAX_IMAGES = 256
+MAX_FILES = 64
+FILE_SIDE = 1100  # 64 files of 1100x1100: 77 million pixels, under the 80 million per request
+LONG_PIXEL = 254.99999999999997  # the longest way to write a pixel value that is still valid
+HEALTH_P99_MS = 100
+
+
+def maximal_requests() -> dict[str, bytes]:
+    flat_rows = [[LONG_PIXEL] * 784] * MAX_IMAGES
+    json_body = json.dumps({"images": flat_rows}).encode()
+    npy = io.BytesIO()
+    np.save(npy, np.full((MAX_IMAGES, 28, 28), LONG_PIXEL, dtype=np.float64))
+    npy_form, npy_type = multipart("array", [npy.getvalue()])
+    page = Image.new("L", (FILE_SIDE, FILE_SIDE), 255)
+    ImageDraw.Draw(page).line([(400, 300), (700, 300), (500, 800)], fill=0, width=60)  # a "7"
+    png = io.BytesIO()
+    page.save(png, format="PNG")
+    files_form, files_type = multipart("images", [png.getvalue()] * MAX_FILES)
+    return {
+        f"/predict, {MAX_IMAGES} images as JSON ({len(json_body) / 2**20:.1f} MiB)": encode_request(
+            "POST", "/predict", json_body
+        ),
+        f"/predict_npy, {MAX_IMAGES} float64 images ({len(npy_form) / 2**20:.1f} MiB)": encode_request(
+            "POST", "/predict_npy", npy_form, npy_type
+        ),
+        f"/predict_images, {MAX_FILES} files of {FILE_SIDE}x{FILE_SIDE}": encode_request(
+            "POST", "/predict_images", files_form, files_type
+        ),
+    }
+
+
+async def maximal_requests_at_once(tag: str, report: Report) -> None:
+    rows = [("requests at once", "answers", "worker RSS before -> peak", "health p99")]
+    with fresh_server(tag) as (port, pid):
+        worker = worker_of(pid)
+        for what, request in maximal_requests().items():
+            before = worker.memory_info().rss / 2**20
+            with PeakMemory(worker) as memory, health_probes(port, seconds=5) as health:
+                answers = await asyncio.gather(*(Connection(LOOPBACK, port).ask(request) for _ in range(AT_ONCE)))
+            rows.append(
+                (
+                    f"{AT_ONCE} x {what}",
+                    statuses(answers),
+                    f"{before:.0f} -> {memory.peak_mb:.0f} MB",
+                    f"{percentile(health, 99):.1f} ms",
+                )
+            )
+            report.check(
+                "maximal",
+                f"{AT_ONCE} x {what}: answered, worker under {MEMORY_CEILING_MB} MB, "
+                f"health p99 within {HEALTH_P99_MS} ms",
+                f"{statuses(answers)}; peak {memory.peak_mb:.0f} MB; p99 {percentile(health, 99):.1f} ms",
+                all(o.kind == ANSWERED and o.status in (200, 429) for o in answers)
+                and memory.peak_mb <= MEMORY_CEILING_MB
+                and percentile(health, 99) <= HEALTH_P99_MS,
+            )
+    report.table("Maximal requests of each kind at once", rows)

@@ -1,0 +1,50 @@
+"""Everything between a client and the service's endpoints, installed in one place.
+
+BentoML builds each worker's ASGI app and uvicorn server after importing the service; `install`
+puts our pieces into that stack, outermost first:
+1. `FrontDoor` (outside BentoML's own middlewares): health answers, 429 past the concurrency limit;
+2. BentoML's metrics (known routes only), tracing, access log and timeout middlewares;
+3. `ErrorContract`, `AccessToken` (when a token is set), `RequestLimits`, `ReadOnlyRoutes`;
+4. the endpoints, whose /predict batches go through `GreedyDispatcher`.
+Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM drain.
+"""
+
+from __future__ import annotations
+
+from service import dispatcher, graceful_http, metrics_paths, output_media_types
+from service.admission import AccessToken, FrontDoor
+from service.error_contract import ErrorContract
+from service.read_only_routes import ReadOnlyRoutes
+from service.request_limits import RequestLimits, routes_of
+from service.settings import ServiceSettings
+
+READ_ONLY_ROUTES = frozenset({"/model_info"})
+
+
+def install(service: object, settings: ServiceSettings) -> None:
+    api_routes = routes_of(service)
+    dispatcher.install()
+    output_media_types.install(service)
+    metrics_paths.install(api_routes)
+    graceful_http.install(
+        header_timeout_s=settings.header_timeout_s,
+        grace_s=settings.shutdown_grace_s,
+        front=lambda app: FrontDoor(
+            app, limit=settings.max_concurrency, limited_routes=api_routes, draining=graceful_http.DRAINING
+        ),
+    )
+    # BentoML wraps these in the order added, the first outermost, all inside its own middlewares
+    service.add_asgi_middleware(ErrorContract, api_routes=api_routes)
+    if settings.access_token is not None:
+        service.add_asgi_middleware(
+            AccessToken, token=settings.access_token.get_secret_value(), protected_routes=api_routes
+        )
+    service.add_asgi_middleware(
+        RequestLimits,
+        routes=api_routes,
+        max_body_bytes=settings.max_body_bytes,
+        max_files=settings.max_files_per_request,
+        max_images=settings.max_images_per_request,
+        body_timeout_s=settings.body_timeout_s,
+    )
+    service.add_asgi_middleware(ReadOnlyRoutes, paths=READ_ONLY_ROUTES)
