@@ -33,7 +33,11 @@ class ServiceSettings(BaseSettings):
     body_timeout_s: float = Field(20.0, gt=0, description="time a client has to send its whole body: 408 after")
     header_timeout_s: float = Field(10.0, gt=0, description="time a connection has to send a request's headers")
     shutdown_grace_s: float = Field(
-        20.0, gt=0, description="on SIGTERM, time in-flight requests have to finish before the worker exits"
+        20.0,
+        gt=0,
+        le=30,
+        description="on SIGTERM, time in-flight requests have to finish before the worker exits; at most 30, "
+        "when BentoML's supervisor kills its workers",
     )
     access_token: SecretStr | None = Field(
         None, description="if set, prediction and information routes need 'Authorization: Bearer <token>'"
