@@ -12,9 +12,10 @@ Measured on BentoML 1.4.40 / uvicorn 0.54 before this module:
 in uvicorn is enough). On SIGTERM a worker:
 1. sets `DRAINING`, so /readyz answers 503 on connections already open (`admission.FrontDoor`);
 2. stops taking connections without resetting any it has accepted: a socket filter drops new
-   handshakes (those clients retry and are then refused, never reset), the connections already
-   queued are accepted and served, then the socket is shut for reading (`SHUT_RD`), which stops
-   the listening for every process that shares it;
+   handshakes (those clients retry and are then refused, never reset; `refuse_new_handshakes`
+   says what happens where a filter is not allowed), the connections already queued are accepted
+   and served, then the socket is shut for reading (`SHUT_RD`), which stops the listening for
+   every process that shares it;
 3. answers every request in progress and any that arrives on an open connection within
    `DRAIN_IDLE_S`, each with `Connection: close`, and exits once all are answered or after the
    grace period.
@@ -52,6 +53,20 @@ class _SockFprog(ctypes.Structure):
 
 
 _DROP_EVERYTHING = (_SockFilter * 1)(_SockFilter(BPF_RET_DROP, 0, 0, 0))
+
+
+def refuse_new_handshakes(listener: socket.socket) -> None:
+    """Stop a listening socket from completing new connections, keeping those already queued.
+
+    A socket filter that drops every packet does it exactly. Where attaching one is not allowed
+    (measured: EPERM inside a Docker container as a non-root user), the backlog shrinks to zero
+    instead: new handshakes are dropped while a connection waits in the queue, leaving only the
+    instant between emptying the queue and shutting the socket for one to slip in.
+    """
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(_SockFprog(1, _DROP_EVERYTHING)))
+    except OSError:
+        listener.listen(0)
 
 
 def _timeout_response(message: str) -> bytes:
@@ -152,8 +167,8 @@ class DrainingServer(uvicorn.Server):
         if sig in (signal.SIGTERM, signal.SIGINT) and not DRAINING.is_set():
             DRAINING.set()
             for listener in self._listeners():
-                listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(_SockFprog(1, _DROP_EVERYTHING)))
-                listener.close()  # closes this handle only: the filter stays on the socket
+                refuse_new_handshakes(listener)
+                listener.close()  # closes this handle only: what was set stays on the socket
         super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
