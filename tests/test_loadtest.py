@@ -20,7 +20,8 @@ def test_payloads_are_encoded_once_with_their_labels(mnist) -> None:
 
 
 @pytest.mark.parametrize("user_class", ["MixedUser", "NpyBatchUser"])
-def test_locust_users_run_clean(server: str, user_class: str, tmp_path: Path) -> None:
+def test_locust_users_run_clean(server: str, mnist, user_class: str, tmp_path: Path) -> None:
+    """The locustfile's payloads are real MNIST digits: without MNIST this skips."""
     # the test server's model has random weights: answers are checked for form, not for the digit
     result = run_locust(
         server, user_class, users=4, seconds=4, csv_prefix=tmp_path / user_class, extra=["--no-check-digits"]
