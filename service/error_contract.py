@@ -24,19 +24,19 @@ ERROR_SCHEMA = {
     "properties": {"error": {"type": "string", "description": "what went wrong and how to fix it"}},
     "required": ["error"],
 }
-ERROR_ANSWERS = {
+ERROR_ANSWERS = {  # what each status means on an API route
     400: "the request's data cannot be classified (shape, type, range, malformed body or form)",
     401: "a bearer token is required and was missing or wrong (only when MNIST_ACCESS_TOKEN is set)",
-    404: "no such route",
-    405: "method not allowed on this route",
     408: "the body (or the headers) did not arrive in time",
     413: "body, image or number of images over the server's limits",
     415: "wrong content type or an unsupported file format",
     422: "the image holds no digit (blank or too little contrast)",
     429: "too many requests in progress: retry after Retry-After seconds",
     500: "unexpected server error",
-    503: "overloaded or shutting down: retry after Retry-After seconds",
+    503: "the request waited in the batching queue past its budget: retry after Retry-After seconds",
 }
+UPLOADS_ONLY = frozenset({422})  # only routes that take files find an image without a digit
+BATCHING_ONLY = frozenset({503})  # only batched routes have a queue to time out in
 
 
 def error_message(status: int, body: bytes) -> str | None:
@@ -66,8 +66,10 @@ def _describe_validation_error(item: object) -> str:
     return str(item)
 
 
-def declare_error_answers(spec: dict, api_routes: Iterable[str]) -> dict:
-    """The OpenAPI document with the error body and every error code declared on each API route.
+def declare_error_answers(
+    spec: dict, api_routes: Iterable[str], upload_routes: set[str], batch_routes: set[str]
+) -> dict:
+    """The OpenAPI document with the error body and exactly the error codes each API route can answer.
 
     A request body with required fields is marked required too: BentoML leaves it optional, and
     a POST without a body is refused (400), as the document then says.
@@ -75,15 +77,20 @@ def declare_error_answers(spec: dict, api_routes: Iterable[str]) -> dict:
     spec.setdefault("components", {}).setdefault("schemas", {})[ERROR_SCHEMA_NAME] = ERROR_SCHEMA
     reference = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
     for route in api_routes:
+        codes = set(ERROR_ANSWERS)
+        codes -= set() if route in upload_routes else UPLOADS_ONLY
+        codes -= set() if route in batch_routes else BATCHING_ONLY
         for operation in spec.get("paths", {}).get(route, {}).values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             body = operation.get("requestBody", {})
             if any(media.get("schema", {}).get("required") for media in body.get("content", {}).values()):
                 body["required"] = True
-            for status, description in ERROR_ANSWERS.items():
+            for declared in [status for status in operation["responses"] if status.isdigit() and int(status) >= 400]:
+                del operation["responses"][declared]  # BentoML's generic list: 404 cannot happen on an API route
+            for status in sorted(codes):
                 operation["responses"][str(status)] = {
-                    "description": description,
+                    "description": ERROR_ANSWERS[status],
                     "content": {"application/json": {"schema": reference}},
                 }
     return spec
@@ -92,9 +99,13 @@ def declare_error_answers(spec: dict, api_routes: Iterable[str]) -> dict:
 class ErrorContract:
     """Rewrites error answers into `{"error": ...}` and declares them in /docs.json."""
 
-    def __init__(self, app: ASGIApp, api_routes: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, api_routes: Iterable[str], upload_routes: Iterable[str], batch_routes: Iterable[str]
+    ) -> None:
         self.app = app
         self.api_routes = tuple(api_routes)
+        self.upload_routes = set(upload_routes)
+        self.batch_routes = set(batch_routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +137,8 @@ class ErrorContract:
         status = start["status"]
         headers = MutableHeaders(raw=list(start["headers"]))
         if status < 400:  # the OpenAPI document
-            body = json.dumps(declare_error_answers(json.loads(body), self.api_routes)).encode()
+            spec = declare_error_answers(json.loads(body), self.api_routes, self.upload_routes, self.batch_routes)
+            body = json.dumps(spec).encode()
         else:
             message = error_message(status, body)
             if message is not None:

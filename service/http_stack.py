@@ -34,7 +34,12 @@ def install(service: object, settings: ServiceSettings) -> None:
         ),
     )
     # BentoML wraps these in the order added, the first outermost, all inside its own middlewares
-    service.add_asgi_middleware(ErrorContract, api_routes=api_routes)
+    service.add_asgi_middleware(
+        ErrorContract,
+        api_routes=api_routes,
+        upload_routes={route for route, kind in api_routes.items() if kind.file_field is not None},
+        batch_routes={api.route for api in service.apis.values() if api.batchable},
+    )
     if settings.access_token is not None:
         service.add_asgi_middleware(
             AccessToken, token=settings.access_token.get_secret_value(), protected_routes=api_routes
