@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from service.preprocess import (
     InvalidInput,
     centre_by_mass,
+    check_request_pixels,
     decode_grayscale,
     image_bytes_to_pixels,
     images_to_batch,
@@ -313,3 +314,33 @@ def test_floating_point_image_outside_0_255_is_stretched() -> None:
     height, width = ink_box(pixels)
     assert height >= 19 and width <= 6
     assert pixels.min() == 0 and 250 <= pixels.max() <= 255
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_rotation_is_applied_to_large_photos(orientation: int) -> None:
+    """Big images are reduced before their EXIF rotation: the result must equal rotating first."""
+    upright = large_off_centre_seven().resize((1800, 1200))
+    rotate = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+    stored = upright.transpose(rotate[orientation])  # as a camera stores it before its EXIF tag
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    as_shot = image_bytes_to_pixels(encode(stored, "JPEG", quality=95, exif=exif.tobytes()), MAX_PIXELS)
+    expected = image_bytes_to_pixels(encode(upright, "JPEG", quality=95), MAX_PIXELS)
+    assert np.abs(as_shot - expected).mean() < 4  # the same digit, up to JPEG and resampling noise
+    assert np.abs(as_shot - np.rot90(expected)).mean() > 4 * np.abs(as_shot - expected).mean()
+
+
+def test_request_pixel_budget_counts_every_image_from_its_header() -> None:
+    images = [open_image(encode(Image.new("L", (1000, 1000))), MAX_PIXELS) for _ in range(3)]
+    check_request_pixels(images, 3_000_000)
+    with pytest.raises(InvalidInput, match="3,000,000 pixels together") as refused:
+        check_request_pixels(images, 2_999_999)
+    assert refused.value.status == 413
+
+
+def test_npy_header_whose_shape_product_overflows_int64_is_refused() -> None:
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"
+    header += " " * (63 - len(header) % 64) + "\n"
+    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+    with pytest.raises(InvalidInput, match="truncated or corrupt"):
+        read_npy(data, max_images=64)
