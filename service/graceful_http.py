@@ -32,6 +32,7 @@ import socket
 import threading
 from collections.abc import Callable
 
+import h11
 import uvicorn
 import uvicorn.config
 from starlette.types import ASGIApp
@@ -128,6 +129,14 @@ class GuardedH11Protocol(H11Protocol):
         request's own headers ask for it) and close the connection after it."""
         self.cycle.scope["headers"].append(CLOSE_HEADER)
         self.cycle.keep_alive = False
+
+    def send_400_response(self, msg: str) -> None:
+        """A request h11 cannot parse gets the service's error body, not uvicorn's plain text."""
+        body = json.dumps({"error": f"invalid HTTP request: {msg}"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def _close_if_idle(self) -> None:
         if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():

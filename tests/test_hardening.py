@@ -8,6 +8,7 @@ event loop blocked by millions of tiny JSON arrays, /metrics growing with every 
 from __future__ import annotations
 
 import io
+import json
 import socket
 import struct
 import time
@@ -90,6 +91,13 @@ def test_half_sent_headers_get_408_and_silent_connections_are_closed(server: str
     assert seconds < HEADER_TIMEOUT_S + 5
     answer, seconds = raw_exchange(server, b"", wait_s=HEADER_TIMEOUT_S + 10)
     assert answer == b"" and seconds < HEADER_TIMEOUT_S + 5
+
+
+def test_unparsable_http_gets_the_error_body(server: str) -> None:
+    answer, _ = raw_exchange(server, b"GET / HTTP/1.1\r\nhost: x\r\nno colon here\r\n\r\n", wait_s=10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+    assert json.loads(body)["error"].startswith("invalid HTTP request")
 
 
 def test_millions_of_tiny_json_arrays_are_refused_before_parsing(server: str) -> None:
