@@ -16,8 +16,10 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.error_contract import RETRY_AFTER_S
+from service.request_limits import BodyReader, Refusal, replaying
 
 LIVEZ, READYZ = "/livez", "/readyz"  # BentoML's health routes
+RECEIVING_PER_SLOT = 4  # bodies on their way per processing slot: bounds buffered memory (4 x 32 x 16 MiB)
 
 
 class AccessToken:
@@ -52,16 +54,29 @@ class FrontDoor:
     - `/livez` answers 200 at once (if this code runs, the event loop is alive);
     - `/readyz` answers 503 once `draining` is set, and 200 at once after BentoML's own check has
       passed once (its readiness does not change later for a service without dependencies);
-    - at most `limit` requests to `limited_routes` are in progress; past it, 429 at once with
-      `Retry-After` (these refusals are not in BentoML's request metrics).
+    - a request to `limited_routes` first has its body read whole (within the size limit and
+      deadline of `bodies`), at most `RECEIVING_PER_SLOT * limit` at once, and only then takes one
+      of `limit` processing slots; past either, 429 at once with `Retry-After` (these refusals are
+      not in BentoML's request metrics). A client that sends its body slowly holds a receiving
+      place, never a processing slot: counted from the headers, 32 dripping clients kept every
+      other /predict at 429 until their 20 s body deadline.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, limited_routes: Iterable[str], draining: threading.Event) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        limited_routes: Iterable[str],
+        draining: threading.Event,
+        bodies: BodyReader,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.limited = frozenset(limited_routes)
         self.draining = draining
+        self.bodies = bodies
         self.in_progress = 0
+        self.receiving = 0
         self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,16 +111,31 @@ class FrontDoor:
             await self.app(scope, receive, noting_send)
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.receiving >= RECEIVING_PER_SLOT * self.limit:
+            await self._busy(scope, receive, send, "bodies already on their way")
+            return
+        self.receiving += 1
+        try:
+            self.bodies.check_declared(Headers(scope=scope))
+            body = await self.bodies.read(receive)
+        except Refusal as refusal:
+            await JSONResponse({"error": str(refusal)}, status_code=refusal.status)(scope, receive, send)
+            return
+        finally:
+            self.receiving -= 1
         if self.in_progress >= self.limit:
-            response = JSONResponse(
-                {"error": f"server busy: {self.limit} requests already in progress; retry shortly"},
-                status_code=429,
-                headers={"retry-after": str(RETRY_AFTER_S)},
-            )
-            await response(scope, receive, send)
+            await self._busy(scope, receive, send, "requests already in progress")
             return
         self.in_progress += 1
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replaying(body, receive), send)
         finally:
             self.in_progress -= 1
+
+    async def _busy(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
+        response = JSONResponse(
+            {"error": f"server busy: too many {what}; retry shortly"},
+            status_code=429,
+            headers={"retry-after": str(RETRY_AFTER_S)},
+        )
+        await response(scope, receive, send)

@@ -15,7 +15,7 @@ from service import dispatcher, graceful_http, metrics_paths, output_media_types
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
 from service.read_only_routes import ReadOnlyRoutes
-from service.request_limits import RequestLimits, routes_of
+from service.request_limits import BodyReader, RequestLimits, routes_of
 from service.settings import ServiceSettings
 
 READ_ONLY_ROUTES = frozenset({"/model_info"})
@@ -30,7 +30,11 @@ def install(service: object, settings: ServiceSettings) -> None:
         header_timeout_s=settings.header_timeout_s,
         grace_s=settings.shutdown_grace_s,
         front=lambda app: FrontDoor(
-            app, limit=settings.max_concurrency, limited_routes=api_routes, draining=graceful_http.DRAINING
+            app,
+            limit=settings.max_concurrency,
+            limited_routes=api_routes,
+            draining=graceful_http.DRAINING,
+            bodies=BodyReader(settings.max_body_bytes, settings.body_timeout_s),
         ),
     )
     # BentoML wraps these in the order added, the first outermost, all inside its own middlewares

@@ -83,6 +83,43 @@ class Refusal(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class BodyReader:
+    """Reads a request body whole, within a size limit and a deadline, or refuses it (413, 408)."""
+
+    max_body_bytes: int
+    timeout_s: float
+
+    def check_declared(self, headers: Headers) -> None:
+        declared = headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            raise Refusal(413, self._too_large_message())
+
+    async def read(self, receive: Receive) -> bytes:
+        chunks, size = [], 0
+        try:
+            with anyio.fail_after(self.timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise Refusal(413, self._too_large_message())
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise Refusal(
+                408, f"request body not received within {self.timeout_s:g} s (or shorter than declared)"
+            ) from None
+        return b"".join(chunks)
+
+    def _too_large_message(self) -> str:
+        return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
+
+
 class RequestLimits:
     """Buffers each request body within the size and time limits, then checks it by route."""
 
@@ -97,9 +134,8 @@ class RequestLimits:
     ) -> None:
         self.app = app
         self.routes = routes
-        self.max_body_bytes = max_body_bytes
+        self.bodies = BodyReader(max_body_bytes, body_timeout_s)
         self.max_files = max_files
-        self.body_timeout_s = body_timeout_s
         self.max_images = max_images
         self.max_json_arrays = max_images * (IMAGE_SIDE + 1) + 2
         self.max_json_values = max_images * IMAGE_SIDE * IMAGE_SIDE + 16
@@ -111,7 +147,7 @@ class RequestLimits:
         headers = Headers(scope=scope)
         route = self.routes.get(scope["path"].rstrip("/"))
         try:
-            self._check_declared_size(headers)
+            self.bodies.check_declared(headers)
             has_body = bool(headers.get("transfer-encoding")) or headers.get("content-length", "0") != "0"
             if route is None and not has_body:
                 await self.app(scope, receive, send)
@@ -119,23 +155,15 @@ class RequestLimits:
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if route is not None:
                 self._check_content_type(scope["path"], route, content_type, has_body)
-            body = await self._read_body(receive)
+            body = await self.bodies.read(receive)
             if route is not None and route.file_field is None and body:
                 self._check_json_size(body)
             if route is not None and route.file_field is not None:
-                await self._check_form(scope, _replaying(body, receive), route)
+                await self._check_form(scope, replaying(body, receive), route)
         except Refusal as refusal:
             await JSONResponse({"error": str(refusal)}, status_code=refusal.status)(scope, receive, send)
             return
-        await self.app(scope, _replaying(body, receive), send)
-
-    def _check_declared_size(self, headers: Headers) -> None:
-        declared = headers.get("content-length", "")
-        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
-            raise Refusal(413, self._too_large_message())
-
-    def _too_large_message(self) -> str:
-        return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
+        await self.app(scope, replaying(body, receive), send)
 
     @staticmethod
     def _check_content_type(path: str, route: Route, content_type: str, has_body: bool) -> None:
@@ -151,27 +179,6 @@ class RequestLimits:
                 f"{path} takes a JSON body (content type application/json), got '{content_type or 'none'}'; "
                 "image files go to /predict_image or /predict_images",
             )
-
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks, size = [], 0
-        try:
-            with anyio.fail_after(self.body_timeout_s):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        break
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        raise Refusal(413, self._too_large_message())
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
-        except TimeoutError:
-            raise Refusal(
-                408, f"request body not received within {self.body_timeout_s:g} s (or shorter than declared)"
-            ) from None
-        return b"".join(chunks)
 
     def _check_json_size(self, body: bytes) -> None:
         """Refuse JSON that cannot be a valid request, from byte counts alone (C speed, no parsing).
@@ -229,7 +236,7 @@ class RequestLimits:
             await form.close()
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
     """A receive callable that hands the buffered body over once, then defers to the real one."""
     sent = False
 

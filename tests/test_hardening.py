@@ -186,10 +186,11 @@ def test_access_token_guards_prediction_and_information_only(guarded_server: str
         assert httpx.get(f"{url}{open_route}").status_code == 200, open_route
 
 
-def test_past_the_concurrency_limit_429_with_retry_after_and_health_stays_up(guarded_server: str) -> None:
-    host, port = guarded_server.removeprefix("http://").split(":")
+def hold_slow_bodies(url: str, count: int) -> list[socket.socket]:
+    """`count` /predict requests whose headers arrived and whose body is still coming."""
+    host, port = url.removeprefix("http://").split(":")
     held = []
-    for _ in range(2):  # two requests in progress: headers sent, body still coming
+    for _ in range(count):
         connection = socket.create_connection((host, int(port)))
         connection.sendall(
             b"POST /predict HTTP/1.1\r\nhost: x\r\nauthorization: Bearer s3cret-token\r\n"
@@ -197,6 +198,24 @@ def test_past_the_concurrency_limit_429_with_retry_after_and_health_stays_up(gua
         )
         held.append(connection)
     time.sleep(0.5)
+    return held
+
+
+def test_slow_bodies_do_not_take_the_processing_slots(guarded_server: str) -> None:
+    """Two processing slots, two clients dripping their bodies: others are still served."""
+    held = hold_slow_bodies(guarded_server, 2)
+    try:
+        answer = httpx.post(
+            f"{guarded_server}/predict", json=ONE_IMAGE, headers={"authorization": "Bearer s3cret-token"}
+        )
+        assert answer.status_code == 200, answer.text
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_past_the_limit_of_bodies_on_their_way_429_with_retry_after(guarded_server: str) -> None:
+    held = hold_slow_bodies(guarded_server, 4 * 2)  # RECEIVING_PER_SLOT x MNIST_MAX_CONCURRENCY
     try:
         refused = httpx.post(
             f"{guarded_server}/predict", json=ONE_IMAGE, headers={"authorization": "Bearer s3cret-token"}
