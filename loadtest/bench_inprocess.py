@@ -23,6 +23,7 @@ import tensorflow as tf
 
 import model_contract as contract
 from service.model_runtime import CompiledClassifier
+from service.settings import ServiceSettings
 from training.report import write_markdown
 
 LATENCY_CALLS = 300
@@ -53,7 +54,7 @@ def images_per_second(call: Callable[[np.ndarray], object], pixels: np.ndarray) 
 
 def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--tag", default=os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG))
+    cli.add_argument("--tag", default=ServiceSettings().model_tag, help="stored model ($MNIST_MODEL_TAG)")
     cli.add_argument("--results", default="results", help="output folder (results)")
     args = cli.parse_args()
 

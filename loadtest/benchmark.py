@@ -79,8 +79,9 @@ def in_process_images_per_second() -> float:
     import model_contract as contract
     from loadtest.bench_inprocess import THROUGHPUT_BATCH, images_per_second
     from service.model_runtime import CompiledClassifier
+    from service.settings import ServiceSettings
 
-    tag = os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG)
+    tag = ServiceSettings().model_tag
     classifier = CompiledClassifier(bentoml.models.get(tag).path)
     pixels = np.random.default_rng(0).integers(0, 256, (THROUGHPUT_BATCH, *contract.INPUT_SHAPE)).astype(np.float32)
     return images_per_second(classifier.probabilities, pixels)

@@ -5,7 +5,6 @@ MNIST_MODEL_TAG=mnist_classifier:latest uvicorn loadtest.fastapi_baseline:app
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import bentoml
@@ -15,8 +14,9 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 import model_contract as contract
+from service.settings import ServiceSettings
 
-stored = bentoml.models.get(os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG))
+stored = bentoml.models.get(ServiceSettings().model_tag)
 model = keras.models.load_model(Path(stored.path) / contract.KERAS_FILE, safe_mode=True)
 app = FastAPI()
 

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
-import model_contract as contract
 from loadtest.fault_capacity import maximal_requests_at_once
 from loadtest.fault_inputs import bad_bodies, image_flood, slow_clients, unknown_paths
 from loadtest.fault_kit import Report, write_report
 from loadtest.fault_load import overload, sigterm, worker_kill
+from service.settings import ServiceSettings
 
 SCENARIOS = {
     "overload": overload,
@@ -39,7 +38,7 @@ SCENARIOS = {
 
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cli.add_argument("--tag", default=os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG))
+    cli.add_argument("--tag", default=ServiceSettings().model_tag, help="stored model ($MNIST_MODEL_TAG)")
     cli.add_argument("--only", nargs="+", choices=sorted(SCENARIOS), help="run these scenarios only")
     cli.add_argument("--output", type=Path, default=Path("results/faults.md"))
     args = cli.parse_args()

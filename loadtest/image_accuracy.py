@@ -22,13 +22,13 @@ import bentoml
 import numpy as np
 from PIL import Image
 
-import model_contract as contract
 from loadtest.payloads import load_digits
 from service.model_runtime import CompiledClassifier
 from service.preprocess import image_bytes_to_pixels
+from service.settings import DEFAULT_MAX_IMAGE_PIXELS, ServiceSettings
 from training.report import write_markdown
 
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 
 
 def encoded(image: Image.Image, format: str, **options) -> bytes:
@@ -124,7 +124,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 def main() -> None:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--count", type=int, default=2000, help="test digits per rendering (2000)")
-    cli.add_argument("--tag", default=os.environ.get(contract.MODEL_TAG_ENV, contract.DEFAULT_MODEL_TAG))
+    cli.add_argument("--tag", default=ServiceSettings().model_tag, help="stored model ($MNIST_MODEL_TAG)")
     cli.add_argument("--data", help="mnist.npz ($MNIST_DATA, else download)")
     cli.add_argument("--results", default="results", help="output folder (results)")
     args = cli.parse_args()

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from model_contract import DEFAULT_MODEL_TAG
 
 MEBIBYTE = 1 << 20
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000  # a 48-megapixel phone photo is over it: 413, scale it down
 
 
 class ServiceSettings(BaseSettings):
@@ -19,7 +20,9 @@ class ServiceSettings(BaseSettings):
     max_images_per_request: int = Field(256, ge=1, description="images in one /predict or /predict_npy call")
     max_files_per_request: int = Field(64, ge=1, description="files in one /predict_images call")
     max_body_bytes: int = Field(16 * MEBIBYTE, ge=1024, description="largest request body accepted, any method")
-    max_image_pixels: int = Field(40_000_000, ge=784, description="largest image, width x height, decoded")
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_IMAGE_PIXELS, ge=784, description="largest image, width x height, decoded"
+    )
     max_request_pixels: int = Field(
         80_000_000, ge=784, description="pixels decoded for one request, all its files together"
     )

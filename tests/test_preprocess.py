@@ -21,8 +21,9 @@ from service.preprocess import (
     read_npy,
     to_mnist_layout,
 )
+from service.settings import DEFAULT_MAX_IMAGE_PIXELS
 
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 
 
 def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:
