@@ -22,7 +22,7 @@ import psutil
 
 import model_contract as contract
 from loadtest.raw_http import ANSWERED, Connection, Outcome, encode_request
-from loadtest.servers import LOOPBACK, bentoml_command, serving
+from loadtest.servers import LOOPBACK, bentoml_command, is_bentoml_worker, serving
 
 HEADER_TIMEOUT_S = 5.0  # the suite's server runs with short deadlines so the scenarios stay short
 BODY_TIMEOUT_S = 5.0
@@ -71,7 +71,7 @@ PREDICT = digit_request()
 
 def worker_of(server_pid: int) -> psutil.Process:
     for child in psutil.Process(server_pid).children(recursive=True):
-        if any("_bentoml_impl.worker" in part for part in child.cmdline()):
+        if is_bentoml_worker(child):
             return child
     raise RuntimeError("no BentoML worker process found")
 

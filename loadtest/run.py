@@ -23,7 +23,7 @@ import numpy as np
 import psutil
 
 from loadtest.locust_runner import run_locust
-from loadtest.servers import bentoml_command, serving
+from loadtest.servers import bentoml_command, is_bentoml_worker, serving
 
 SCENARIOS = {
     "single": "SingleArrayUser",
@@ -48,7 +48,7 @@ def tree_usage(pid: int) -> tuple[float, float, int]:
             rss = process.memory_info().rss / 2**20
             tree_mb += rss
             descriptors += process.num_fds()
-            if any("_bentoml_impl.worker" in part for part in process.cmdline()):
+            if is_bentoml_worker(process):
                 worker_mb += rss
     return tree_mb, worker_mb, descriptors
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 180
@@ -62,6 +63,11 @@ def serving(
             process.kill()
         if log:
             output.close()
+
+
+def is_bentoml_worker(process: psutil.Process) -> bool:
+    """Whether a process is one of `bentoml serve`'s workers (its children run this module)."""
+    return any("_bentoml_impl.worker" in part for part in process.cmdline())
 
 
 def bentoml_command(service: str = "service.service:MnistClassifier") -> list[str]:

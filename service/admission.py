@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.error_contract import RETRY_AFTER_S
+from service.error_contract import error_answer
 from service.request_limits import BodyReader, Refusal, replaying
 
 LIVEZ, READYZ = "/livez", "/readyz"  # BentoML's health routes
@@ -34,12 +34,8 @@ class AccessToken:
         if scope["type"] == "http" and scope["path"].rstrip("/") in self.protected:
             given = Headers(scope=scope).get("authorization", "").encode()
             if not hmac.compare_digest(given, self.expected):  # constant time: no guessing by timing
-                response = JSONResponse(
-                    {"error": "missing or wrong access token: send 'Authorization: Bearer <token>'"},
-                    status_code=401,
-                    headers={"www-authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
+                message = "missing or wrong access token: send 'Authorization: Bearer <token>'"
+                await error_answer(401, message, {"www-authenticate": "Bearer"})(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -95,10 +91,7 @@ class FrontDoor:
 
     async def _readiness(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.draining.is_set():
-            answer = {"error": "shutting down: send requests to another replica"}
-            await JSONResponse(answer, status_code=503, headers={"retry-after": str(RETRY_AFTER_S)})(
-                scope, receive, send
-            )
+            await error_answer(503, "shutting down: send requests to another replica")(scope, receive, send)
         elif self.ready:
             await PlainTextResponse("\n")(scope, receive, send)
         else:
@@ -119,7 +112,7 @@ class FrontDoor:
             self.bodies.check_declared(Headers(scope=scope))
             body = await self.bodies.read(receive)
         except Refusal as refusal:
-            await JSONResponse({"error": str(refusal)}, status_code=refusal.status)(scope, receive, send)
+            await error_answer(refusal.status, str(refusal))(scope, receive, send)
             return
         finally:
             self.receiving -= 1
@@ -133,9 +126,4 @@ class FrontDoor:
             self.in_progress -= 1
 
     async def _busy(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
-        response = JSONResponse(
-            {"error": f"server busy: too many {what}; retry shortly"},
-            status_code=429,
-            headers={"retry-after": str(RETRY_AFTER_S)},
-        )
-        await response(scope, receive, send)
+        await error_answer(429, f"server busy: too many {what}; retry shortly")(scope, receive, send)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 RETRY_AFTER_S = 1  # a client refused for load may try again this soon
@@ -37,6 +38,18 @@ ERROR_ANSWERS = {  # what each status means on an API route
 }
 UPLOADS_ONLY = frozenset({422})  # only routes that take files find an image without a digit
 BATCHING_ONLY = frozenset({503})  # only batched routes have a queue to time out in
+
+
+RETRY_LATER = frozenset({429, 503})  # refusals for load: the client may try again
+
+
+def error_answer(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The contract's answer for a refusal made by our own code: `{"error": message}`, and
+    `Retry-After` when the refusal is for load."""
+    headers = dict(headers or {})
+    if status in RETRY_LATER:
+        headers.setdefault("retry-after", str(RETRY_AFTER_S))
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def error_message(status: int, body: bytes) -> str | None:
@@ -144,7 +157,7 @@ class ErrorContract:
             if message is not None:
                 body = json.dumps({"error": message}).encode()
                 headers["content-type"] = "application/json"
-            if status in (429, 503):
+            if status in RETRY_LATER:
                 headers.setdefault("retry-after", str(RETRY_AFTER_S))
         headers["content-length"] = str(len(body))
         await send({"type": "http.response.start", "status": status, "headers": headers.raw})

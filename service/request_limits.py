@@ -26,10 +26,10 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model_contract import IMAGE_SIDE
+from service.error_contract import error_answer
 
 # BentoML keeps each upload's file name as the suffix of a temporary file; past the file system's
 # 255-byte limit on names that fails inside BentoML with a 500, so longer names are refused here.
@@ -161,7 +161,7 @@ class RequestLimits:
             if route is not None and route.file_field is not None:
                 await self._check_form(scope, replaying(body, receive), route)
         except Refusal as refusal:
-            await JSONResponse({"error": str(refusal)}, status_code=refusal.status)(scope, receive, send)
+            await error_answer(refusal.status, str(refusal))(scope, receive, send)
             return
         await self.app(scope, replaying(body, receive), send)
 

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 
 import model_contract as contract
 from service import http_stack
+from service.error_contract import error_answer
 from service.gc_tuning import freeze_long_lived_objects
 from service.model_runtime import CompiledClassifier
 from service.pixel_input import pixel_batch
@@ -48,8 +49,8 @@ ONE_PREDICTION = TypeAdapter(Prediction)
 
 
 def error_response(error: InvalidInput) -> JSONResponse:
-    """The one JSON body every refused request gets: {"error": what went wrong}."""
-    return JSONResponse({"error": str(error)}, status_code=error.status)
+    """A preprocessing refusal as the service's error contract answers it."""
+    return error_answer(error.status, str(error))
 
 
 def json_answer(value: object, adapter: TypeAdapter = PREDICTIONS) -> Response:
