@@ -128,6 +128,19 @@ async def lone_latency_ms(port: int, requests: int = 30) -> float:
     return statistics.median(times)
 
 
+async def side_by_side_latency_ms(ports: tuple[int, int], requests: int, chunk: int = 10) -> tuple[float, float]:
+    """Medians of lone requests to two servers, sent in alternating chunks so that both see the
+    same moments of this noisy machine."""
+    connections = [Connection(LOOPBACK, port) for port in ports]
+    times: list[list[float]] = [[], []]
+    for _ in range(0, requests, chunk):
+        for connection, server_times in zip(connections, times, strict=True):
+            server_times += [(await connection.ask(PREDICT)).seconds * 1000 for _ in range(chunk)]
+    for connection in connections:
+        connection.close()
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def probe_health(port: int, seconds: float, every_s: float, answers: multiprocessing.Queue) -> None:
     """/readyz and /livez in turn on one keep-alive connection for `seconds`; puts latencies in ms.
 

@@ -18,6 +18,7 @@ from loadtest.fault_kit import (
     health_probes,
     lone_latency_ms,
     percentile,
+    side_by_side_latency_ms,
     statuses,
     until_answered,
     worker_of,
@@ -33,8 +34,15 @@ READINESS_TURNS_WITHIN_S = 1.0  # BentoML's supervisor passes SIGTERM on to its 
 
 
 async def overload(tag: str, report: Report) -> None:
-    with fresh_server(tag) as (port, _):
-        await lone_latency_ms(port, 10)  # warm-up
+    """2x the measured maximum for OVERLOAD_S, then lone requests beside a second, fresh server.
+
+    The comparison after the load is side by side, against a server started with the loaded one
+    that saw no load: measured before the load instead, single milliseconds of this machine's
+    drift over the run (a fresh server measured 2.7-5.2 ms across runs) decided the rule.
+    """
+    with fresh_server(tag) as (reference_port, _), fresh_server(tag) as (port, _):
+        await lone_latency_ms(reference_port, 10)  # warm-up, as the loaded server gets
+        await lone_latency_ms(port, 10)
         fresh = await lone_latency_ms(port, JUDGED_REQUESTS)
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(5, stop.set)
@@ -46,8 +54,10 @@ async def overload(tag: str, report: Report) -> None:
         for seconds in AFTER_LOAD_S:
             await asyncio.sleep(max(0.0, load_stopped + seconds - time.perf_counter()))
             judged = seconds == AFTER_LOAD_S[-1]
-            after_load[seconds] = await lone_latency_ms(port, JUDGED_REQUESTS if judged else 20)
-        after = after_load[AFTER_LOAD_S[-1]]
+            after_load[seconds] = await side_by_side_latency_ms(
+                (port, reference_port), JUDGED_REQUESTS if judged else 20
+            )
+        after, reference = after_load[AFTER_LOAD_S[-1]]
     unexpected = [o for o in outcomes if o.kind != ANSWERED or o.status not in (200, 429, 503)]
     no_retry_after = [o for o in outcomes if o.status in (429, 503) and not o.retry_after]
     report.table(
@@ -62,10 +72,13 @@ async def overload(tag: str, report: Report) -> None:
                 f"{percentile(health, 50):.1f} / {percentile(health, 99):.1f} / {max(health):.1f} ms "
                 f"({len(health)} probes)",
             ),
-            ("lone /predict, fresh server (median)", f"{fresh:.2f} ms"),
+            ("lone /predict before the load (median)", f"{fresh:.2f} ms"),
             *(
-                (f"lone /predict {seconds} s after the load (median)", f"{ms:.2f} ms ({ms / fresh:.2f}x)")
-                for seconds, ms in after_load.items()
+                (
+                    f"lone /predict {seconds} s after the load, beside a fresh server (medians)",
+                    f"{ms:.2f} ms against {fresh_ms:.2f} ms ({ms / fresh_ms:.2f}x)",
+                )
+                for seconds, (ms, fresh_ms) in after_load.items()
             ),
         ],
     )
@@ -78,9 +91,9 @@ async def overload(tag: str, report: Report) -> None:
     )
     report.check(
         "overload",
-        f"lone request {AFTER_LOAD_S[-1]} s after the load within 1.5x of fresh",
-        f"{after / fresh:.2f}x",
-        after <= 1.5 * fresh,
+        f"lone request {AFTER_LOAD_S[-1]} s after the load within 1.5x of a fresh server beside it",
+        f"{after / reference:.2f}x ({after:.2f} ms against {reference:.2f} ms)",
+        after <= 1.5 * reference,
     )
 
 
