@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak faults \
+.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
         lint bento container-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -54,6 +54,9 @@ loadtest: $(VENV)/.installed  ## SCENARIO=single|batch|png|npy|mixed USERS=32 SE
 
 soak: $(VENV)/.installed  ## 30 minutes at RATE requests/s (430: 70% of the 615 req/s maximum in results/faults.md)
 	$(PY) -m loadtest.run soak --users 32 --seconds 1800 --rate $(or $(RATE),430)
+
+page-accuracy: $(VENV)/.installed  ## 200 traced digits drawn on the page in headless Chromium, results/page_accuracy.md
+	$(PY) -m loadtest.page_accuracy
 
 faults: $(VENV)/.installed  ## the fault suite: a fresh server per scenario, rules checked, results/faults.md
 	$(PY) -m loadtest.faults

@@ -24,7 +24,7 @@ class Payloads:
     batch_labels: dict[int, list[np.ndarray]]
 
 
-def load_digits(data: str | None = None, count: int = PAYLOAD_DIGITS) -> tuple[np.ndarray, np.ndarray]:
+def load_digits(data: str | None = None, count: int | None = PAYLOAD_DIGITS) -> tuple[np.ndarray, np.ndarray]:
     """The first `count` MNIST test digits, from `data`, $MNIST_DATA, or Keras's download."""
     from training.data import load_mnist
 

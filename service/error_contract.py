@@ -11,8 +11,10 @@ route declares the codes it can answer, with the error body's schema.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 
+import bentoml
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +52,14 @@ def error_answer(status: int, message: str, headers: dict[str, str] | None = Non
     if status in RETRY_LATER:
         headers.setdefault("retry-after", str(RETRY_AFTER_S))
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def refusal(status: int, message: str) -> bentoml.exceptions.BentoMLException:
+    """A refusal raised inside an endpoint: BentoML answers it with `status`, and `ErrorContract`
+    gives the body the contract's form. An endpoint that raises keeps one return type."""
+    error = bentoml.exceptions.BentoMLException(message)
+    error.error_code = HTTPStatus(status)
+    return error
 
 
 def error_message(status: int, body: bytes) -> str | None:
@@ -113,12 +123,19 @@ class ErrorContract:
     """Rewrites error answers into `{"error": ...}` and declares them in /docs.json."""
 
     def __init__(
-        self, app: ASGIApp, api_routes: Iterable[str], upload_routes: Iterable[str], batch_routes: Iterable[str]
+        self,
+        app: ASGIApp,
+        api_routes: Iterable[str],
+        upload_routes: Iterable[str],
+        batch_routes: Iterable[str],
+        spec_amendments: Iterable[Callable[[dict], None]] = (),
     ) -> None:
+        """`spec_amendments` change the OpenAPI document further, in place, after the error answers."""
         self.app = app
         self.api_routes = tuple(api_routes)
         self.upload_routes = set(upload_routes)
         self.batch_routes = set(batch_routes)
+        self.spec_amendments = tuple(spec_amendments)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -151,6 +168,8 @@ class ErrorContract:
         headers = MutableHeaders(raw=list(start["headers"]))
         if status < 400:  # the OpenAPI document
             spec = declare_error_answers(json.loads(body), self.api_routes, self.upload_routes, self.batch_routes)
+            for amend in self.spec_amendments:
+                amend(spec)
             body = json.dumps(spec).encode()
         else:
             message = error_message(status, body)

@@ -11,7 +11,7 @@ Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM dr
 
 from __future__ import annotations
 
-from service import dispatcher, graceful_http, metrics_paths, output_media_types
+from service import dispatcher, draw_page, graceful_http, metrics_paths, output_media_types
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
 from service.read_only_routes import ReadOnlyRoutes
@@ -43,6 +43,7 @@ def install(service: object, settings: ServiceSettings) -> None:
         api_routes=api_routes,
         upload_routes={route for route, kind in api_routes.items() if kind.file_field is not None},
         batch_routes={api.route for api in service.apis.values() if api.batchable},
+        spec_amendments=[draw_page.link_from_api_page],
     )
     if settings.access_token is not None:
         service.add_asgi_middleware(

@@ -6,14 +6,13 @@ of 784), so that clients, the API page and schema fuzzers see the real contract.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated, Any
 
-import bentoml
 import numpy as np
 from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
+from service.error_contract import refusal
 from service.preprocess import InvalidInput, images_to_batch
 
 EXAMPLE_IMAGE = [[0] * IMAGE_SIDE for _ in range(IMAGE_SIDE)]
@@ -32,9 +31,7 @@ def validated_pixels(images: list, max_images: int) -> np.ndarray:
     try:
         return images_to_batch(images, max_images)
     except InvalidInput as error:
-        refusal = bentoml.exceptions.BentoMLException(str(error))
-        refusal.error_code = HTTPStatus(error.status)
-        raise refusal from None
+        raise refusal(error.status, str(error)) from None
 
 
 def pixel_batch(max_images: int) -> Any:

@@ -1,10 +1,15 @@
-"""What crosses HTTP: the answer for one image, and the model-information record."""
+"""What crosses HTTP: the answer for one image (with or without what the model saw), and the
+model-information record."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
-from model_contract import NUM_CLASSES
+from model_contract import IMAGE_SIDE, NUM_CLASSES, PIXEL_MAX
+
+GreyLevel = Annotated[int, Field(ge=0, le=PIXEL_MAX)]
 
 
 class Prediction(BaseModel):
@@ -16,6 +21,17 @@ class Prediction(BaseModel):
         min_length=NUM_CLASSES,
         max_length=NUM_CLASSES,
         description="probability of each digit 0-9; they sum to 1",
+    )
+
+
+class ImagePreview(Prediction):
+    """The answer for one image file, with the 28x28 image the model saw."""
+
+    model_input: list[Annotated[list[GreyLevel], Field(min_length=IMAGE_SIDE, max_length=IMAGE_SIDE)]] = Field(
+        min_length=IMAGE_SIDE,
+        max_length=IMAGE_SIDE,
+        description="the prepared image: 28 rows of 28 grey levels 0-255, light ink on black, the digit "
+        "cropped, fitted to 20x20 and centred by mass as MNIST's digits were",
     )
 
 

@@ -16,6 +16,7 @@ without an extension as application/octet-stream), so the label is never a reaso
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -24,10 +25,10 @@ import bentoml
 import numpy as np
 from PIL import Image
 from pydantic import Field, TypeAdapter
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 import model_contract as contract
-from service import http_stack
+from service import draw_page, http_stack
 from service.error_contract import error_answer
 from service.gc_tuning import freeze_long_lived_objects
 from service.model_runtime import CompiledClassifier
@@ -39,18 +40,14 @@ from service.preprocess import (
     prepare_image,
     read_npy,
 )
-from service.schemas import ModelInfo, Prediction
+from service.schemas import ImagePreview, ModelInfo, Prediction
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
 PixelBatch = pixel_batch(settings.max_images_per_request)
 PREDICTIONS = TypeAdapter(list[Prediction])
 ONE_PREDICTION = TypeAdapter(Prediction)
-
-
-def error_response(error: InvalidInput) -> JSONResponse:
-    """A preprocessing refusal as the service's error contract answers it."""
-    return error_answer(error.status, str(error))
+IMAGE_PREVIEW = TypeAdapter(ImagePreview)
 
 
 def json_answer(value: object, adapter: TypeAdapter = PREDICTIONS) -> Response:
@@ -87,6 +84,7 @@ def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
     return bentoml.models.BentoModel(tag)
 
 
+@bentoml.asgi_app(draw_page.app, path=draw_page.PATH)
 @bentoml.service(workers=settings.workers, traffic={"timeout": 60})
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
@@ -114,34 +112,53 @@ class MnistClassifier:
         try:
             pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
         except InvalidInput as error:
-            return error_response(error)
+            return error_answer(error.status, str(error))
         return json_answer(to_predictions(self.classifier.probabilities(pixels)))
 
     @bentoml.api
     async def predict_image(self, image: Path) -> Prediction:
         """Classify one image file (PNG, JPEG, BMP, GIF, WebP, AVIF, TIFF; any size, any colours)."""
-        answers = await self._predict_files([image])
-        return answers if isinstance(answers, Response) else json_answer(answers[0], ONE_PREDICTION)
+        return await self._answer_files([image], lambda _, answers: json_answer(answers[0], ONE_PREDICTION))
 
     @bentoml.api
     async def predict_images(
         self, images: Annotated[list[Path], Field(min_length=1, max_length=settings.max_files_per_request)]
     ) -> list[Prediction]:
         """Classify several image files in one request; answers come in the order of the files."""
-        answers = await self._predict_files(images)
-        return answers if isinstance(answers, Response) else json_answer(answers)
+        return await self._answer_files(images, lambda _, answers: json_answer(answers))
 
-    async def _predict_files(self, files: list[Path]) -> list[Prediction] | Response:
+    @bentoml.api
+    async def preview_image(self, image: Path) -> ImagePreview:
+        """Classify one image file and return the 28x28 image the model saw (cropped, scaled, centred)."""
+
+        def with_model_input(pixels: np.ndarray, answers: list[Prediction]) -> Response:
+            seen = np.rint(pixels[0]).astype(np.uint8).tolist()
+            return json_answer(ImagePreview(**answers[0].model_dump(), model_input=seen), IMAGE_PREVIEW)
+
+        return await self._answer_files([image], with_model_input)
+
+    async def _answer_files(
+        self, files: list[Path], answer: Callable[[np.ndarray, list[Prediction]], Response]
+    ) -> Response:
+        """Prepare and classify the files, then `answer(pixels, predictions)`; bad files get the error.
+
+        Refusals are returned rather than raised: BentoML logs a traceback for every exception an
+        endpoint raises, and a client's blank drawing is not a server error.
+        """
+        try:
+            pixels = await self._prepare_files(files)
+        except InvalidInput as error:
+            return error_answer(error.status, str(error))
+        probabilities = await anyio.to_thread.run_sync(self.classifier.probabilities, pixels)
+        return answer(pixels, to_predictions(probabilities))
+
+    async def _prepare_files(self, files: list[Path]) -> np.ndarray:
         """Headers of all files first (size limits), then decoding, a few images at a time per worker."""
         if self._decoders is None:
             self._decoders = anyio.CapacityLimiter(settings.decode_threads)
-        try:
-            images = await anyio.to_thread.run_sync(self._open_files, files)
-            pixels = [await anyio.to_thread.run_sync(prepare_image, image, limiter=self._decoders) for image in images]
-        except InvalidInput as error:
-            return error_response(error)
-        probabilities = await anyio.to_thread.run_sync(self.classifier.probabilities, np.stack(pixels))
-        return to_predictions(probabilities)
+        images = await anyio.to_thread.run_sync(self._open_files, files)
+        decode = anyio.to_thread.run_sync
+        return np.stack([await decode(prepare_image, image, limiter=self._decoders) for image in images])
 
     @staticmethod
     def _open_files(files: list[Path]) -> list[Image.Image]:
