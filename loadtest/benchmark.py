@@ -4,8 +4,9 @@
 
 One image per request at 1, 8, 32 and 64 concurrent clients against: a no-op BentoML endpoint
 taking the same JSON (the framework's ceiling), our service with adaptive batching and without,
-and FastAPI calling Keras's `model.predict` per request; then batches of 64 per request as .npy
-to our service. Writes results/benchmark.md, results/benchmark.json and results/benchmark.png.
+and FastAPI calling Keras's `model.predict` per request; then our service's three input forms
+(/predict JSON, /predict_npy, the Open Inference Protocol with binary tensors) at 1 and 64 images
+per request. Writes results/benchmark.md, results/benchmark.json and results/benchmark.png.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bentoml
@@ -27,39 +28,47 @@ from loadtest.servers import bentoml_command, serving, uvicorn_command
 from training.report import save_figure, write_markdown
 
 CONCURRENCY = (1, 8, 32, 64)
-NPY_BATCH = 64
+BATCH = 64  # images per request in the batch rows
 # admit every client of the largest run: the default limit (32) would answer the 64-client runs' excess with 429
 OURS = {"MNIST_MAX_CONCURRENCY": str(max(CONCURRENCY))}
-TARGETS = {  # name -> (server command, ready path, environment, locust user class, extra locust flags)
-    "no-op BentoML endpoint": (
-        bentoml_command("loadtest.noop_service:NoOp"),
-        "/readyz",
-        {},
-        "SingleArrayUser",
-        ["--no-check-digits"],
+OURS_SERVER = (bentoml_command(), "/readyz", OURS)
+
+
+@dataclass(frozen=True)
+class Target:
+    server: tuple[list[str], str, dict[str, str]]  # command, ready path, environment
+    user_class: str  # in loadtest/locustfile.py
+    images_per_request: int = 1
+    locust_flags: tuple[str, ...] = ()
+
+
+TARGETS = {
+    "no-op BentoML endpoint": Target(
+        (bentoml_command("loadtest.noop_service:NoOp"), "/readyz", {}), "SingleArrayUser", 1, ("--no-check-digits",)
     ),
-    "ours, adaptive batching": (bentoml_command(), "/readyz", OURS, "SingleArrayUser", []),
-    "ours, batching off": (
-        bentoml_command(),
-        "/readyz",
-        {**OURS, "MNIST_ADAPTIVE_BATCHING": "false"},
-        "SingleArrayUser",
-        [],
+    "ours, adaptive batching": Target(OURS_SERVER, "SingleArrayUser"),
+    "ours, batching off": Target((*OURS_SERVER[:2], {**OURS, "MNIST_ADAPTIVE_BATCHING": "false"}), "SingleArrayUser"),
+    "FastAPI + model.predict": Target(
+        (uvicorn_command("loadtest.fastapi_baseline:app"), "/readyz", {}), "SingleArrayUser"
     ),
-    "FastAPI + model.predict": (uvicorn_command("loadtest.fastapi_baseline:app"), "/readyz", {}, "SingleArrayUser", []),
-    f"ours, {NPY_BATCH} per request (.npy)": (bentoml_command(), "/readyz", OURS, "NpyBatchUser", []),
+    "ours, .npy, 1 per request": Target(OURS_SERVER, "NpySingleUser"),
+    "ours, V2 binary, 1 per request": Target(OURS_SERVER, "V2BinaryUser"),
+    f"ours, JSON, {BATCH} per request": Target(OURS_SERVER, "JsonBatchUser", BATCH),
+    f"ours, .npy, {BATCH} per request": Target(OURS_SERVER, "NpyBatchUser", BATCH),
+    f"ours, V2 binary, {BATCH} per request": Target(OURS_SERVER, "V2BinaryBatchUser", BATCH),
 }
 
 
 def measure(seconds: int, folder: Path) -> list[dict]:
     rows = []
-    for target, (command, ready, env, user_class, extra) in TARGETS.items():
-        with serving(command, ready, env, log=folder / "server.log") as (url, _):
+    for name, target in TARGETS.items():
+        with serving(*target.server, log=folder / "server.log") as (url, _):
             for clients in CONCURRENCY:
-                slug = f"{target.split(',')[0].split()[0]}-{user_class}-{clients}".lower()
-                result = run_locust(url, user_class, clients, seconds, folder / "raw" / slug, extra)
-                images = NPY_BATCH if user_class == "NpyBatchUser" else 1
-                rows.append({"target": target, "clients": clients, "images_per_request": images, **asdict(result)})
+                slug = f"{name.split(',')[0].split()[0]}-{target.user_class}-{clients}".lower()
+                raw = folder / "raw" / slug
+                result = run_locust(url, target.user_class, clients, seconds, raw, list(target.locust_flags))
+                images = target.images_per_request
+                rows.append({"target": name, "clients": clients, "images_per_request": images, **asdict(result)})
                 print(format_row(rows[-1]), flush=True)
     return rows
 
@@ -90,16 +99,22 @@ def in_process_images_per_second() -> float:
 def ratios(rows: list[dict], in_process: float, clients: int = 32) -> list[str]:
     at = {row["target"]: row["requests_per_s"] for row in rows if row["clients"] == clients}
     ours = at["ours, adaptive batching"]
-    npy = max(row["requests_per_s"] * NPY_BATCH for row in rows if row["images_per_request"] == NPY_BATCH)
+    npy = max(row["requests_per_s"] * BATCH for row in rows if row["target"] == f"ours, .npy, {BATCH} per request")
+    v2 = {images: at[f"ours, V2 binary, {images} per request"] for images in (1, BATCH)}
     return [
         f"At {clients} clients, one image per request, ours with adaptive batching serves "
         f"{ours / at['no-op BentoML endpoint']:.2f}x the no-op endpoint's requests/s, "
         f"{ours / at['ours, batching off']:.2f}x ours with batching off, and "
         f"{ours / at['FastAPI + model.predict']:.1f}x FastAPI + model.predict.",
         "",
-        f"Batches of {NPY_BATCH} as .npy: best {npy:,.0f} images/s over HTTP, "
+        f"Batches of {BATCH} as .npy: best {npy:,.0f} images/s over HTTP, "
         f"{npy / in_process:.2f}x the serving path's in-process {in_process:,.0f} images/s at batch 256 "
         "(measured in the same run).",
+        "",
+        f"Open Inference Protocol with binary tensors at {clients} clients: one image per request "
+        f"{v2[1] / ours:.2f}x /predict's JSON requests/s and {v2[1] / at['ours, .npy, 1 per request']:.2f}x .npy's; "
+        f"{BATCH} per request {v2[BATCH] / at[f'ours, JSON, {BATCH} per request']:.2f}x JSON's and "
+        f"{v2[BATCH] / at[f'ours, .npy, {BATCH} per request']:.2f}x .npy's.",
     ]
 
 

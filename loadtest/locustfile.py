@@ -15,14 +15,17 @@ import json
 import random
 import uuid
 
+import numpy as np
 from locust import FastHttpUser, constant, constant_throughput, events, task
 from locust.env import Environment
 
 from loadtest.payloads import Payloads, build_payloads, load_digits
+from service.settings import ServiceSettings
 
 MIN_ANSWERS_BEFORE_JUDGING = 100  # the wrong-answer rate means little before this many answers
 BATCH_SIZES = (8, 32, 64)
 NPY_BATCH = 64
+V2_INFER = f"/v2/models/{ServiceSettings().model_tag.split(':')[0]}/infer"
 
 
 class Traffic:
@@ -56,7 +59,8 @@ def load_payloads(environment: Environment, **_) -> None:
     if getattr(options, "user_rate", 0):
         DigitUser.wait_time = constant_throughput(options.user_rate)
     if Traffic.payloads is None:
-        Traffic.payloads = build_payloads(*load_digits(getattr(options, "mnist_data", None)), batch_sizes=BATCH_SIZES)
+        digits = load_digits(getattr(options, "mnist_data", None))
+        Traffic.payloads = build_payloads(*digits, batch_sizes=(1, *BATCH_SIZES))
 
 
 @events.request.add_listener
@@ -99,8 +103,31 @@ def check_answers(response, labels) -> None:
     except (ValueError, KeyError, TypeError) as error:
         response.failure(f"malformed answer: {error}")
         return
-    if len(digits) != len(labels) or not well_formed:
-        response.failure(f"expected {len(labels)} answers of 10 probabilities, got {len(digits)}")
+    judge_digits(response, digits if well_formed else [], labels)
+
+
+def check_v2_answers(response, labels) -> None:
+    """The same for an Open Inference Protocol response with binary outputs."""
+    if response.status_code != 200:
+        response.failure(f"status {response.status_code}: {response.text[:200]}")
+        return
+    try:
+        header_length = int(response.headers["Inference-Header-Content-Length"])
+        outputs = json.loads(response.content[:header_length])["outputs"]
+        sizes = [output["parameters"]["binary_data_size"] for output in outputs]
+        names = [output["name"] for output in outputs]
+        offset = header_length + sum(sizes[: names.index("digit")])
+        digits = np.frombuffer(response.content, dtype="<i8", count=len(labels), offset=offset).tolist()
+    except (ValueError, KeyError, TypeError) as error:
+        response.failure(f"malformed answer: {error}")
+        return
+    judge_digits(response, digits, labels)
+
+
+def judge_digits(response, digits: list[int], labels) -> None:
+    """Fail a response without one digit per image, or once too many digits are wrong."""
+    if len(digits) != len(labels):
+        response.failure(f"expected {len(labels)} well-formed answers, got {len(digits)}")
         return
     if Traffic.check_digits:
         Traffic.answers += len(digits)
@@ -134,9 +161,12 @@ class DigitUser(FastHttpUser):
         self.cursor = itertools.count(random.randrange(1000))
         payloads = Traffic.payloads
         self.png_bodies = [multipart("image", "digit.png", body, "image/png") for body in payloads.png]
-        self.npy_bodies = [
-            multipart("array", "batch.npy", body, "application/octet-stream") for body in payloads.batch_npy[NPY_BATCH]
-        ]
+        self.npy_bodies = {
+            size: [
+                multipart("array", "batch.npy", body, "application/octet-stream") for body in payloads.batch_npy[size]
+            ]
+            for size in (1, NPY_BATCH)
+        }
 
     def _next(self, count: int) -> int:
         return next(self.cursor) % count
@@ -149,7 +179,23 @@ class DigitUser(FastHttpUser):
             check_answers(r, [label])
 
     def send_small_batch(self) -> None:
-        size = random.choice(BATCH_SIZES)
+        self.send_json_batch(random.choice(BATCH_SIZES))
+
+    def send_png(self) -> None:
+        index = self._next(len(self.png_bodies))
+        body, headers = self.png_bodies[index]
+        with self.client.post("/predict_image", data=body, headers=headers, catch_response=True) as r:
+            check_answers(r, [Traffic.payloads.labels[index]])
+
+    def send_npy(self, size: int = NPY_BATCH) -> None:
+        index = self._next(len(self.npy_bodies[size]))
+        body, headers = self.npy_bodies[size][index]
+        with self.client.post(
+            "/predict_npy", data=body, headers=headers, catch_response=True, name=f"/predict_npy [{size}]"
+        ) as r:
+            check_answers(r, Traffic.payloads.batch_labels[size][index])
+
+    def send_json_batch(self, size: int) -> None:
         index = self._next(len(Traffic.payloads.batch_json[size]))
         body, labels = Traffic.payloads.batch_json[size][index], Traffic.payloads.batch_labels[size][index]
         headers = {"Content-Type": "application/json"}
@@ -158,19 +204,14 @@ class DigitUser(FastHttpUser):
         ) as r:
             check_answers(r, labels)
 
-    def send_png(self) -> None:
-        index = self._next(len(self.png_bodies))
-        body, headers = self.png_bodies[index]
-        with self.client.post("/predict_image", data=body, headers=headers, catch_response=True) as r:
-            check_answers(r, [Traffic.payloads.labels[index]])
-
-    def send_npy_batch(self) -> None:
-        index = self._next(len(self.npy_bodies))
-        body, headers = self.npy_bodies[index]
+    def send_v2_binary(self, size: int) -> None:
+        index = self._next(len(Traffic.payloads.v2_binary[size]))
+        body, header_length = Traffic.payloads.v2_binary[size][index]
+        headers = {"Inference-Header-Content-Length": str(header_length), "Content-Type": "application/octet-stream"}
         with self.client.post(
-            "/predict_npy", data=body, headers=headers, catch_response=True, name="/predict_npy [64]"
+            V2_INFER, data=body, headers=headers, catch_response=True, name=f"{V2_INFER} [binary, {size}]"
         ) as r:
-            check_answers(r, Traffic.payloads.batch_labels[NPY_BATCH][index])
+            check_v2_answers(r, Traffic.payloads.batch_labels[size][index])
 
 
 class SingleArrayUser(DigitUser):
@@ -202,7 +243,39 @@ class NpyBatchUser(DigitUser):
 
     @task
     def npy(self) -> None:
-        self.send_npy_batch()
+        self.send_npy(NPY_BATCH)
+
+
+class NpySingleUser(DigitUser):
+    """One image per .npy upload to /predict_npy."""
+
+    @task
+    def npy(self) -> None:
+        self.send_npy(1)
+
+
+class JsonBatchUser(DigitUser):
+    """Batches of 64 arrays per JSON request to /predict."""
+
+    @task
+    def batch(self) -> None:
+        self.send_json_batch(NPY_BATCH)
+
+
+class V2BinaryUser(DigitUser):
+    """One image per Open Inference Protocol request, tensors as binary data."""
+
+    @task
+    def infer(self) -> None:
+        self.send_v2_binary(1)
+
+
+class V2BinaryBatchUser(DigitUser):
+    """Batches of 64 per Open Inference Protocol request, tensors as binary data."""
+
+    @task
+    def infer(self) -> None:
+        self.send_v2_binary(NPY_BATCH)
 
 
 class MixedUser(DigitUser):

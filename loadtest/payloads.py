@@ -22,6 +22,15 @@ class Payloads:
     batch_json: dict[int, list[bytes]]  # batch size -> {"images": [...]} bodies
     batch_npy: dict[int, list[bytes]]  # batch size -> .npy files
     batch_labels: dict[int, list[np.ndarray]]
+    v2_binary: dict[int, list[tuple[bytes, int]]]  # batch size -> Open Inference Protocol bodies, JSON header length
+
+
+def v2_binary_body(images: np.ndarray) -> tuple[bytes, int]:
+    """An Open Inference Protocol request with the pixels as binary data (UINT8), outputs asked as binary."""
+    tensor = {"name": "images", "shape": list(images.shape), "datatype": "UINT8"}
+    tensor["parameters"] = {"binary_data_size": images.nbytes}
+    header = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode()
+    return header + np.ascontiguousarray(images, dtype=np.uint8).tobytes(), len(header)
 
 
 def load_digits(data: str | None = None, count: int | None = PAYLOAD_DIGITS) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +41,7 @@ def load_digits(data: str | None = None, count: int | None = PAYLOAD_DIGITS) -> 
     return mnist.x_test[:count], mnist.y_test[:count]
 
 
-def build_payloads(images: np.ndarray, labels: np.ndarray, batch_sizes: tuple[int, ...] = (8, 32, 64)) -> Payloads:
+def build_payloads(images: np.ndarray, labels: np.ndarray, batch_sizes: tuple[int, ...] = (1, 8, 32, 64)) -> Payloads:
     def png(pixels: np.ndarray) -> bytes:
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
@@ -53,4 +62,5 @@ def build_payloads(images: np.ndarray, labels: np.ndarray, batch_sizes: tuple[in
         batch_json={n: [json.dumps({"images": images[s].tolist()}).encode() for s in batches(n)] for n in batch_sizes},
         batch_npy={n: [npy(images[s]) for s in batches(n)] for n in batch_sizes},
         batch_labels={n: [labels[s] for s in batches(n)] for n in batch_sizes},
+        v2_binary={n: [v2_binary_body(images[s]) for s in batches(n)] for n in batch_sizes},
     )

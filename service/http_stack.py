@@ -11,9 +11,12 @@ Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM dr
 
 from __future__ import annotations
 
-from service import dispatcher, draw_page, graceful_http, metrics_paths, output_media_types
+from collections.abc import Iterable
+
+from service import batch_bridge, dispatcher, draw_page, graceful_http, metrics_paths, output_media_types
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
+from service.open_inference import BarePrefix
 from service.read_only_routes import ReadOnlyRoutes
 from service.request_limits import BodyReader, RequestLimits, routes_of
 from service.settings import ServiceSettings
@@ -21,18 +24,24 @@ from service.settings import ServiceSettings
 READ_ONLY_ROUTES = frozenset({"/model_info"})
 
 
-def install(service: object, settings: ServiceSettings) -> None:
+def install(
+    service: object, settings: ServiceSettings, inference_routes: Iterable[str], other_routes: Iterable[str]
+) -> None:
+    """`inference_routes`: routes of mounted apps that run the model, limited and protected like the
+    APIs; `other_routes`: the mounted apps' other fixed paths, counted in the request metrics."""
     api_routes = routes_of(service)
+    model_routes = [*api_routes, *inference_routes]
     dispatcher.install()
+    batch_bridge.install()
     output_media_types.install(service)
-    metrics_paths.install(api_routes)
+    metrics_paths.install([*model_routes, *other_routes])
     graceful_http.install(
         header_timeout_s=settings.header_timeout_s,
         grace_s=settings.shutdown_grace_s,
         front=lambda app: FrontDoor(
             app,
             limit=settings.max_concurrency,
-            limited_routes=api_routes,
+            limited_routes=model_routes,
             draining=graceful_http.DRAINING,
             bodies=BodyReader(settings.max_body_bytes, settings.body_timeout_s),
         ),
@@ -47,7 +56,7 @@ def install(service: object, settings: ServiceSettings) -> None:
     )
     if settings.access_token is not None:
         service.add_asgi_middleware(
-            AccessToken, token=settings.access_token.get_secret_value(), protected_routes=api_routes
+            AccessToken, token=settings.access_token.get_secret_value(), protected_routes=model_routes
         )
     service.add_asgi_middleware(
         RequestLimits,
@@ -58,3 +67,4 @@ def install(service: object, settings: ServiceSettings) -> None:
         body_timeout_s=settings.body_timeout_s,
     )
     service.add_asgi_middleware(ReadOnlyRoutes, paths=READ_ONLY_ROUTES)
+    service.add_asgi_middleware(BarePrefix)

@@ -120,6 +120,27 @@ class BodyReader:
         return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
 
 
+JSON_SLACK = 64  # arrays and commas a request may hold besides its pixels: its other fields
+
+
+def json_size_refusal(body: bytes, max_images: int, arrays_per_image: int = IMAGE_SIDE + 1) -> str | None:
+    """Why a JSON body cannot be a valid request, from byte counts alone (C speed, no parsing).
+
+    A valid body holds at most `max_images` images of 28 rows of 28 numbers (`arrays_per_image`
+    arrays each: an image's own and its rows'), so it has at most that many arrays and commas,
+    plus a few for its other fields, and every JSON value but the last in a container is followed
+    by a comma: the counts bound the work of parsing. Parsing a body made of millions of tiny
+    arrays blocked the event loop for seconds; counting takes a millisecond.
+    """
+    arrays, values = body.count(b"["), body.count(b",")
+    if arrays <= max_images * arrays_per_image + JSON_SLACK and values <= max_images * IMAGE_SIDE**2 + JSON_SLACK:
+        return None
+    return (
+        f"the JSON body holds {arrays:,} arrays and {values:,} commas, more than {max_images} images (the "
+        "limit per request) can: split the request; each image is 28 rows of 28 numbers"
+    )
+
+
 class RequestLimits:
     """Buffers each request body within the size and time limits, then checks it by route."""
 
@@ -137,8 +158,6 @@ class RequestLimits:
         self.bodies = BodyReader(max_body_bytes, body_timeout_s)
         self.max_files = max_files
         self.max_images = max_images
-        self.max_json_arrays = max_images * (IMAGE_SIDE + 1) + 2
-        self.max_json_values = max_images * IMAGE_SIDE * IMAGE_SIDE + 16
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -181,21 +200,9 @@ class RequestLimits:
             )
 
     def _check_json_size(self, body: bytes) -> None:
-        """Refuse JSON that cannot be a valid request, from byte counts alone (C speed, no parsing).
-
-        A valid body is one object holding at most `max_images` images of 28 rows of 28 numbers, so
-        it has at most that many arrays and commas, and every JSON value but the last in a container
-        is followed by a comma: the counts bound the work of parsing. Parsing a body made of
-        millions of tiny arrays blocked the event loop for seconds; counting takes a millisecond.
-        """
-        arrays = body.count(b"[")
-        values = body.count(b",")
-        if arrays > self.max_json_arrays or values > self.max_json_values:
-            raise Refusal(
-                413,
-                f"the JSON body holds {arrays:,} arrays and {values:,} commas, more than {self.max_images} "
-                "images (the limit per request) can: split the request; each image is 28 rows of 28 numbers",
-            )
+        message = json_size_refusal(body, self.max_images)
+        if message is not None:
+            raise Refusal(413, message)
 
     async def _check_form(self, scope: Scope, receive: Receive, route: Route) -> None:
         """An upload form holds only the route's file field, holding files, no URLs.

@@ -28,10 +28,11 @@ from pydantic import Field, TypeAdapter
 from starlette.responses import Response
 
 import model_contract as contract
-from service import draw_page, http_stack
+from service import draw_page, graceful_http, http_stack, open_inference
 from service.error_contract import error_answer
 from service.gc_tuning import freeze_long_lived_objects
 from service.model_runtime import CompiledClassifier
+from service.open_inference import open_inference_app
 from service.pixel_input import pixel_batch
 from service.preprocess import (
     InvalidInput,
@@ -68,28 +69,34 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
     ]
 
 
-def stored_model_reference(tag: str) -> bentoml.models.BentoModel:
-    """The model to serve, declared at class scope so `bentoml build` packs it.
+def stored_model_tag(tag: str) -> bentoml.Tag:
+    """The stored model to serve, with its version resolved ("latest" becomes the version it is).
 
     Checked here, when the service is imported, so that `bentoml serve` with an empty store
     stops with one line that says how to train a model instead of a traceback from a worker.
     """
     try:
-        bentoml.models.get(tag)
+        return bentoml.models.get(tag).tag
     except bentoml.exceptions.NotFound:
         raise bentoml.exceptions.NotFound(
             f"no model '{tag}' in the BentoML store at {os.environ.get('BENTOML_HOME', '~/bentoml')}; train one "
             "first: python -m training --data ../shared/data/mnist.npz  (or: make train)"
         ) from None
-    return bentoml.models.BentoModel(tag)
 
 
+SERVED = stored_model_tag(settings.model_tag)
+open_inference_routes = open_inference_app(
+    SERVED.name, SERVED.version, settings.max_images_per_request, graceful_http.DRAINING
+)
+
+
+@bentoml.asgi_app(open_inference_routes, path=open_inference.PATH)
 @bentoml.asgi_app(draw_page.app, path=draw_page.PATH)
 @bentoml.service(workers=settings.workers, traffic={"timeout": 60})
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
 
-    stored_model = stored_model_reference(settings.model_tag)
+    stored_model = bentoml.models.BentoModel(str(SERVED))  # at class scope, so `bentoml build` packs it
 
     def __init__(self) -> None:
         self.classifier = CompiledClassifier(self.stored_model.path)
@@ -193,4 +200,9 @@ class MnistClassifier:
         )
 
 
-http_stack.install(MnistClassifier, settings)
+http_stack.install(
+    MnistClassifier,
+    settings,
+    inference_routes=open_inference.infer_paths(SERVED.name, SERVED.version),
+    other_routes=open_inference.known_paths(SERVED.name, SERVED.version),
+)

@@ -180,3 +180,28 @@ def reference(tiny_model: str):
     from service.model_runtime import CompiledClassifier
 
     return CompiledClassifier(bentoml.models.get(tiny_model).path)
+
+
+def model_calls(server: str) -> float:
+    """How many batches /predict has run so far, from BentoML's adaptive-batch-size histogram."""
+    import httpx
+
+    metrics = httpx.get(f"{server}/metrics").text.splitlines()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics
+        if line.startswith("bentoml_service_adaptive_batch_size_count")
+    )
+
+
+def assert_answered_apart_and_batched(server: str, ask, expected: np.ndarray) -> None:
+    """Send `len(expected)` requests at once, `ask(index)` returning image `index`'s probabilities:
+    each must get its own answer, and BentoML's metrics must show fewer model calls than requests."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls_before = model_calls(server)
+    with ThreadPoolExecutor(max_workers=len(expected)) as pool:
+        answers = list(pool.map(ask, range(len(expected))))
+    np.testing.assert_allclose(np.array(answers), expected, atol=1e-5)
+    calls = model_calls(server) - calls_before
+    assert 0 < calls < len(expected), f"{calls} model calls for {len(expected)} requests"

@@ -17,6 +17,7 @@ from PIL import Image
 
 from loadtest.servers import PROJECT_ROOT, free_port
 from service.preprocess import image_bytes_to_pixels
+from tests.conftest import assert_answered_apart_and_batched
 
 pytestmark = pytest.mark.integration
 CONCURRENT_REQUESTS = 200
@@ -236,23 +237,7 @@ def test_concurrent_requests_each_get_their_own_answer(server: str, reference, d
         response.raise_for_status()
         return response.json()[0]["probabilities"]
 
-    batches_before = model_calls(server)
-    with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
-        answers = list(pool.map(ask, range(CONCURRENT_REQUESTS)))
-    np.testing.assert_allclose(np.array(answers), expected, atol=1e-5)
-    # BentoML's metrics prove that adaptive batching really merged requests into fewer model calls
-    batches = model_calls(server) - batches_before
-    assert 0 < batches < CONCURRENT_REQUESTS, f"{batches} model calls for {CONCURRENT_REQUESTS} requests"
-
-
-def model_calls(server: str) -> float:
-    """How many batches /predict has run so far, from BentoML's adaptive-batch-size histogram."""
-    metrics = httpx.get(f"{server}/metrics").text.splitlines()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics
-        if line.startswith("bentoml_service_adaptive_batch_size_count")
-    )
+    assert_answered_apart_and_batched(server, ask, expected)
 
 
 def test_no_model_in_store_refuses_to_start_with_one_line(tmp_path: Path) -> None:

@@ -1,0 +1,145 @@
+"""The Open Inference Protocol's (KServe V2) REST routes, mounted at /v2 beside the service's own.
+
+Server and model metadata, liveness and readiness, and inference, each model route also under
+`/versions/{version}`. The model is the stored model the service serves: its name is the model's
+name in the BentoML store, its one version the stored version. Inference goes through /predict's
+adaptive batching (`batch_bridge`), so V2 requests and /predict requests share model calls; the
+size, time and concurrency limits are the other routes' (`http_stack`).
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import metadata
+
+import numpy as np
+from bentoml.exceptions import BentoMLException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service import batch_bridge
+from service.error_contract import error_answer
+from service.inference_protocol import (
+    HEADER_LENGTH,
+    infer_response,
+    json_header_length,
+    model_metadata,
+    parse_infer_request,
+)
+from service.preprocess import InvalidInput
+
+PATH = "/v2"
+SERVER_NAME = "mnist-digit-service"
+EXTENSIONS = ["binary_tensor_data"]
+BATCHED_API = "predict"
+
+
+def server_version() -> str:
+    try:
+        return metadata.version(SERVER_NAME)
+    except metadata.PackageNotFoundError:  # run from a Bento, where the project is not installed
+        return "unknown"
+
+
+def infer_paths(model_name: str, version: str) -> list[str]:
+    """The inference routes: limited, protected and counted like the service's API routes."""
+    return [f"{PATH}/models/{model_name}/infer", f"{PATH}/models/{model_name}/versions/{version}/infer"]
+
+
+def known_paths(model_name: str, version: str) -> list[str]:
+    """Every path the routes answer for the served model (for the request metrics)."""
+    models = [f"{PATH}/models/{model_name}", f"{PATH}/models/{model_name}/versions/{version}"]
+    return [PATH, f"{PATH}/", f"{PATH}/health/live", f"{PATH}/health/ready"] + [
+        f"{prefix}{suffix}" for prefix in models for suffix in ("", "/ready", "/infer")
+    ]
+
+
+class BarePrefix:
+    """ASGI middleware: `GET /v2` (server metadata) reaches the mounted routes.
+
+    A mounted app only sees paths below its prefix; for the prefix itself starlette answers a 307
+    to `/v2/`, which Triton's client does not follow. The path is given its slash before routing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == PATH:
+            scope = {**scope, "path": f"{PATH}/", "raw_path": f"{PATH}/".encode()}
+        await self.app(scope, receive, send)
+
+
+def open_inference_app(model_name: str, version: str, max_images: int, draining: threading.Event) -> Starlette:
+    """The /v2 routes for one stored model."""
+    server = {"name": SERVER_NAME, "version": server_version(), "extensions": EXTENSIONS}
+    described = model_metadata(model_name, version)
+
+    def unknown_model(request: Request) -> Response | None:
+        name, asked_version = request.path_params["name"], request.path_params.get("version", version)
+        if name != model_name:
+            return error_answer(404, f"unknown model '{name}'; this server serves '{model_name}'")
+        if asked_version != version:
+            served = f"the served version is '{version}'"
+            return error_answer(404, f"unknown version '{asked_version}' of '{name}'; {served}")
+        return None
+
+    def readiness() -> Response:
+        if draining.is_set():
+            return error_answer(503, "the server is shutting down")
+        return Response(status_code=200)
+
+    async def server_metadata(_request: Request) -> Response:
+        return JSONResponse(server)
+
+    async def live(_request: Request) -> Response:
+        return Response(status_code=200)
+
+    async def ready(_request: Request) -> Response:
+        return readiness()
+
+    async def model(request: Request) -> Response:
+        return unknown_model(request) or JSONResponse(described)
+
+    async def model_ready(request: Request) -> Response:
+        return unknown_model(request) or readiness()
+
+    async def infer(request: Request) -> Response:
+        refusal = unknown_model(request)
+        if refusal is not None:
+            return refusal
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":
+            return error_answer(415, f"Content-Encoding '{encoding}' is not accepted: send the request uncompressed")
+        body = await request.body()
+        try:
+            length = json_header_length(request.headers.get(HEADER_LENGTH), len(body))
+            parsed = parse_infer_request(body, length, max_images)
+        except InvalidInput as error:
+            return error_answer(error.status, str(error))
+        try:
+            answers = await batch_bridge.batched(BATCHED_API, images=parsed.pixels)
+        except BentoMLException as error:  # the batching queue's budget ran out: 503
+            return error_answer(error.error_code.value, str(error))
+        probabilities = _stack_probabilities(answers)
+        content, header_length = infer_response(parsed, probabilities, model_name, version)
+        if header_length is None:
+            return Response(content, media_type="application/json")
+        return Response(content, media_type="application/octet-stream", headers={HEADER_LENGTH: str(header_length)})
+
+    routes = [Route("/", server_metadata), Route("/health/live", live), Route("/health/ready", ready)]
+    for prefix in ("/models/{name}", "/models/{name}/versions/{version}"):
+        routes += [
+            Route(prefix, model),
+            Route(f"{prefix}/ready", model_ready),
+            Route(f"{prefix}/infer", infer, methods=["POST"]),
+        ]
+    return Starlette(routes=routes)
+
+
+def _stack_probabilities(answers: list) -> np.ndarray:
+    """/predict's answers (one per image) -> the (N, 10) probabilities, exactly as the model gave them."""
+    return np.array([answer.probabilities for answer in answers], dtype=np.float32)
