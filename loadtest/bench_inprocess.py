@@ -22,9 +22,9 @@ import numpy as np
 import tensorflow as tf
 
 import model_contract as contract
+from results_output import write_markdown
 from service.model_runtime import CompiledClassifier
 from service.settings import ServiceSettings
-from training.report import write_markdown
 
 LATENCY_CALLS = 300
 THROUGHPUT_BATCH = 256
@@ -91,5 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

@@ -23,9 +23,9 @@ import bentoml
 import keras
 import tensorflow as tf
 
-from loadtest.locust_runner import run_locust
-from loadtest.servers import bentoml_command, serving, uvicorn_command
-from training.report import save_figure, write_markdown
+from loadtest.locust_runner import require_digits, run_locust
+from local_servers import bentoml_command, serving, uvicorn_command
+from results_output import pyplot, save_figure, write_markdown
 
 CONCURRENCY = (1, 8, 32, 64)
 BATCH = 64  # images per request in the batch rows
@@ -119,8 +119,7 @@ def ratios(rows: list[dict], in_process: float, clients: int = 32) -> list[str]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for target in TARGETS:
         points = [row for row in rows if row["target"] == target]
@@ -151,6 +150,7 @@ def main() -> None:
         "| target | clients | requests/s | images/s | p50 ms | p95 ms | p99 ms | failures | locust CPU (cores) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    require_digits()  # before a minute of in-process measurement, not after
     in_process = in_process_images_per_second()
     print(f"in-process serving path, batch 256: {in_process:,.0f} images/s", flush=True)
     print("\n".join(header), flush=True)

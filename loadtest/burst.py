@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from loadtest.servers import bentoml_command, serving
-from training.report import write_markdown
+from local_servers import bentoml_command, serving
+from results_output import write_markdown
 
 QUIET_REQUESTS = 20
 

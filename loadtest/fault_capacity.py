@@ -27,7 +27,7 @@ from loadtest.fault_kit import (
     worker_of,
 )
 from loadtest.raw_http import ANSWERED, Connection, encode_request
-from loadtest.servers import LOOPBACK
+from local_servers import LOOPBACK
 
 AT_ONCE = 32  # the service's default concurrency limit per worker
 MAX_IMAGES = 256

@@ -26,7 +26,7 @@ from loadtest.fault_kit import (
     worker_of,
 )
 from loadtest.raw_http import ANSWERED, Connection, encode_request
-from loadtest.servers import LOOPBACK
+from local_servers import LOOPBACK
 
 FLOOD_SIDE = 6324  # a 169 KB RGBA PNG of 40 million pixels, just under the per-image limit
 FLOOD_UPLOADS = 48

@@ -22,7 +22,7 @@ import psutil
 
 import model_contract as contract
 from loadtest.raw_http import ANSWERED, Connection, Outcome, encode_request
-from loadtest.servers import LOOPBACK, bentoml_command, is_bentoml_worker, serving
+from local_servers import LOOPBACK, bentoml_command, is_bentoml_worker, serving
 
 HEADER_TIMEOUT_S = 5.0  # the suite's server runs with short deadlines so the scenarios stay short
 BODY_TIMEOUT_S = 5.0

@@ -24,7 +24,7 @@ from loadtest.fault_kit import (
     worker_of,
 )
 from loadtest.raw_http import ANSWERED, LOST, REFUSED, Connection, Outcome, closed_loop, encode_request, open_loop
-from loadtest.servers import LOOPBACK
+from local_servers import LOOPBACK
 
 USERS = 32
 OVERLOAD_S = 10

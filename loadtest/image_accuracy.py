@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,10 +22,10 @@ import numpy as np
 from PIL import Image
 
 from loadtest.payloads import load_digits
+from results_output import write_markdown
 from service.model_runtime import CompiledClassifier
 from service.preprocess import image_bytes_to_pixels
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS, ServiceSettings
-from training.report import write_markdown
 
 MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 
@@ -154,5 +153,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import subprocess
 import sys
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from loadtest.servers import PROJECT_ROOT
+from local_servers import PROJECT_ROOT
 
 LOCUSTFILE = PROJECT_ROOT / "loadtest" / "locustfile.py"
 STOP_TIMEOUT_S = 10  # users get this long to finish their last request
@@ -29,6 +30,18 @@ class LoadResult:
     exit_code: int
 
 
+@functools.cache
+def require_digits() -> None:
+    """Stop with one line when the MNIST test digits the users send cannot be loaded: inside locust,
+    a missing file became a download traceback and then a StopIteration from every user."""
+    from training.data import DataError, load_mnist
+
+    try:
+        load_mnist()
+    except DataError as error:
+        raise SystemExit(f"loadtest: {error}") from None
+
+
 def run_locust(
     url: str,
     user_class: str,
@@ -39,6 +52,7 @@ def run_locust(
     html: bool = False,
 ) -> LoadResult:
     """One bounded locust run; returns the aggregated statistics."""
+    require_digits()
     csv_prefix.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,

@@ -238,44 +238,46 @@ class PngUser(DigitUser):
         self.send_png()
 
 
-class NpyBatchUser(DigitUser):
+class FixedFormUser(DigitUser):
+    """Every request in one form (`send`, a DigitUser method) with `images` images."""
+
+    abstract = True
+    send = "send_npy"
+    images = 1
+
+    @task
+    def request(self) -> None:
+        getattr(self, self.send)(self.images)
+
+
+class NpyBatchUser(FixedFormUser):
     """Batches of 64 as .npy uploads to /predict_npy: the most efficient form for bulk work."""
 
-    @task
-    def npy(self) -> None:
-        self.send_npy(NPY_BATCH)
+    send, images = "send_npy", NPY_BATCH
 
 
-class NpySingleUser(DigitUser):
+class NpySingleUser(FixedFormUser):
     """One image per .npy upload to /predict_npy."""
 
-    @task
-    def npy(self) -> None:
-        self.send_npy(1)
+    send, images = "send_npy", 1
 
 
-class JsonBatchUser(DigitUser):
+class JsonBatchUser(FixedFormUser):
     """Batches of 64 arrays per JSON request to /predict."""
 
-    @task
-    def batch(self) -> None:
-        self.send_json_batch(NPY_BATCH)
+    send, images = "send_json_batch", NPY_BATCH
 
 
-class V2BinaryUser(DigitUser):
+class V2BinaryUser(FixedFormUser):
     """One image per Open Inference Protocol request, tensors as binary data."""
 
-    @task
-    def infer(self) -> None:
-        self.send_v2_binary(1)
+    send, images = "send_v2_binary", 1
 
 
-class V2BinaryBatchUser(DigitUser):
+class V2BinaryBatchUser(FixedFormUser):
     """Batches of 64 per Open Inference Protocol request, tensors as binary data."""
 
-    @task
-    def infer(self) -> None:
-        self.send_v2_binary(NPY_BATCH)
+    send, images = "send_v2_binary", NPY_BATCH
 
 
 class MixedUser(DigitUser):

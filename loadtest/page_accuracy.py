@@ -24,9 +24,9 @@ import numpy as np
 from loadtest.drawn_digits import drawing_cases
 from loadtest.page_driver import DrawingPage
 from loadtest.payloads import load_digits
-from loadtest.servers import bentoml_command, serving
+from local_servers import bentoml_command, serving
+from results_output import write_markdown
 from service.settings import ServiceSettings
-from training.report import write_markdown
 
 RESULTS = Path("results")
 SMALL_BELOW = 0.45  # digits whose box spans less than this share of the canvas count as small

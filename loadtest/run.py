@@ -23,7 +23,7 @@ import numpy as np
 import psutil
 
 from loadtest.locust_runner import run_locust
-from loadtest.servers import bentoml_command, is_bentoml_worker, serving
+from local_servers import bentoml_command, is_bentoml_worker, serving
 
 SCENARIOS = {
     "single": "SingleArrayUser",
@@ -75,9 +75,9 @@ class UsageRecorder(threading.Thread):
 
 def plot_usage(csv_path: Path, png_path: Path) -> None:
     """The worker's memory and the open descriptors over the run: a leak shows as a slope."""
-    import matplotlib.pyplot as plt  # noqa: I001
+    from results_output import pyplot, save_figure
 
-    from training.report import save_figure  # imported first: it selects the file-only backend
+    plt = pyplot()
 
     with open(csv_path, newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from model_contract import IMAGE_SIDE, NUM_CLASSES
-from service.preprocess import InvalidInput, validate_pixel_batch
+from service.invalid_input import InvalidInput
+from service.pixel_arrays import validate_pixel_batch
 from service.request_limits import json_size_refusal
 
 INPUT_NAME = "images"

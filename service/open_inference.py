@@ -29,7 +29,7 @@ from service.inference_protocol import (
     model_metadata,
     parse_infer_request,
 )
-from service.preprocess import InvalidInput
+from service.invalid_input import InvalidInput
 
 PATH = "/v2"
 SERVER_NAME = "mnist-digit-service"

@@ -13,7 +13,8 @@ from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.error_contract import refusal
-from service.preprocess import InvalidInput, images_to_batch
+from service.invalid_input import InvalidInput
+from service.pixel_arrays import images_to_batch
 
 EXAMPLE_IMAGE = [[0] * IMAGE_SIDE for _ in range(IMAGE_SIDE)]
 PIXEL_SCHEMA = {"type": "number", "minimum": 0, "maximum": PIXEL_MAX}

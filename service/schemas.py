@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from model_contract import IMAGE_SIDE, NUM_CLASSES, PIXEL_MAX
 
@@ -22,6 +22,10 @@ class Prediction(BaseModel):
         max_length=NUM_CLASSES,
         description="probability of each digit 0-9; they sum to 1",
     )
+
+
+class Predictions(RootModel[list[Prediction]]):
+    """The answers for several images, one per image, in the order they were sent."""
 
 
 class ImagePreview(Prediction):

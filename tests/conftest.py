@@ -64,7 +64,7 @@ def trained_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> dict:
     The recipe is tuned for that tiny budget (no augmentation, small batches, a cosine schedule
     with a short warm-up).
     """
-    from training.cli import run_training
+    from training.pipeline import run_training
     from training.recipes import recipe_for
 
     config = recipe_for(
@@ -89,7 +89,7 @@ def drawing_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> str:
 
     The page's test draws digits for the model users get: about two minutes on two cores.
     """
-    from training.cli import run_training
+    from training.pipeline import run_training
     from training.recipes import recipe_for
 
     config = recipe_for("conv_batchnorm_dropout", seed=0, verbose=0, output=str(tmp_path_factory.mktemp("runs")))
@@ -153,7 +153,7 @@ def start_server(model_tag: str, log: Path, extra_env: dict[str, str] | None = N
     its home's Prometheus directory when a server starts, which would wipe the metrics of a server
     already running on the same home.
     """
-    from loadtest.servers import bentoml_command, serving
+    from local_servers import bentoml_command, serving
 
     home = Path(tempfile.mkdtemp(prefix="mnist-test-server-home-", dir=log.parent))
     (home / "models").symlink_to(Path(os.environ["BENTOML_HOME"]) / "models")

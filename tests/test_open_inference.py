@@ -18,7 +18,7 @@ from service.inference_protocol import (
     json_header_length,
     parse_infer_request,
 )
-from service.preprocess import InvalidInput
+from service.invalid_input import InvalidInput
 from tests.conftest import TEST_SERVER_ENV, assert_answered_apart_and_batched
 
 MAX_IMAGES = 8

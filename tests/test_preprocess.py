@@ -1,4 +1,4 @@
-"""Image and array preprocessing on its own: MNIST placement rules and every refusal."""
+"""Image preprocessing on its own: MNIST placement rules and every refusal."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from service.invalid_input import InvalidInput
 from service.preprocess import (
-    InvalidInput,
     centre_by_mass,
     check_request_pixels,
     decode_grayscale,
     image_bytes_to_pixels,
-    images_to_batch,
     open_image,
-    read_npy,
     to_mnist_layout,
 )
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS
@@ -204,70 +202,6 @@ def test_wide_digit_keeps_aspect_ratio() -> None:
     assert width in (19, 20, 21) and height <= 3
 
 
-def test_arrays_accept_grids_and_flat_rows() -> None:
-    grid = np.arange(784, dtype=np.float32).reshape(28, 28) % 256
-    batch = images_to_batch([grid.tolist(), grid.ravel().astype(int).tolist()[:784]], max_images=8)
-    assert batch.shape == (2, 28, 28)
-    flat = images_to_batch([grid.ravel().tolist()] * 3, max_images=8)
-    np.testing.assert_array_equal(flat[0], grid)
-
-
-@pytest.mark.parametrize(
-    ("images", "message", "status"),
-    [
-        ([], "empty", 400),
-        ([[1, 2, 3]], "shape", 400),
-        ([[[0] * 28] * 27], "shape", 400),
-        ([[["a"] * 28] * 28], "numbers 0-255", 400),
-        ([[[float("nan")] * 28] * 28], "NaN or infinite", 400),
-        ([[[float("inf")] * 28] * 28], "NaN or infinite", 400),
-        ([[[256] * 28] * 28], "within 0-255", 400),
-        ([[[-1] * 28] * 28], "within 0-255", 400),
-        ([[[0] * 28] * 28, [[0] * 28] * 27], "image 1 has shape", 400),
-        ([[[0] * 28] * 28] * 5, "more than the limit", 413),
-    ],
-)
-def test_bad_arrays_name_the_problem(images: list, message: str, status: int) -> None:
-    with pytest.raises(InvalidInput, match=message) as caught:
-        images_to_batch(images, max_images=4)
-    assert caught.value.status == status
-
-
-def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=allow_pickle)
-    return buffer.getvalue()
-
-
-def test_npy_round_trip() -> None:
-    digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
-    np.testing.assert_array_equal(read_npy(npy_bytes(digits), max_images=8), digits.astype(np.float32))
-    assert read_npy(npy_bytes(digits[0]), max_images=8).shape == (1, 28, 28)
-    assert read_npy(npy_bytes(digits.reshape(5, 784)), max_images=8).shape == (5, 28, 28)
-
-
-def test_npy_with_objects_is_never_unpickled() -> None:
-    class Boom:
-        def __reduce__(self):
-            return (exec, ("raise SystemExit('unpickled!')",))
-
-    payload = npy_bytes(np.array([Boom()], dtype=object), allow_pickle=True)
-    with pytest.raises(InvalidInput, match="dtype object"):
-        read_npy(payload, max_images=8)
-
-
-def test_npy_header_that_lies_about_its_size() -> None:
-    data = npy_bytes(np.zeros((2, 28, 28), np.uint8)).replace(b"(2, 28, 28)", b"(9999999, 28, 28)")
-    with pytest.raises(InvalidInput, match="truncated or corrupt"):
-        read_npy(data, max_images=8)
-
-
-def test_npy_that_is_not_npy() -> None:
-    with pytest.raises(InvalidInput, match="not a .npy file") as caught:
-        read_npy(b"GIF89a not numpy", max_images=8)
-    assert caught.value.status == 415
-
-
 @pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "AVIF"])
 def test_corrupted_files_are_refused_never_crash(format: str) -> None:
     """Truncations and random byte flips: either a 28x28 result or InvalidInput, nothing else."""
@@ -337,11 +271,3 @@ def test_request_pixel_budget_counts_every_image_from_its_header() -> None:
     with pytest.raises(InvalidInput, match="3,000,000 pixels together") as refused:
         check_request_pixels(images, 2_999_999)
     assert refused.value.status == 413
-
-
-def test_npy_header_whose_shape_product_overflows_int64_is_refused() -> None:
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }"
-    header += " " * (63 - len(header) % 64) + "\n"
-    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
-    with pytest.raises(InvalidInput, match="truncated or corrupt"):
-        read_npy(data, max_images=64)

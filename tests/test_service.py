@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from loadtest.servers import PROJECT_ROOT, free_port
+from local_servers import PROJECT_ROOT, free_port
 from service.preprocess import image_bytes_to_pixels
 from tests.conftest import assert_answered_apart_and_batched
 

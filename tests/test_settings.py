@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loadtest.servers import PROJECT_ROOT
+from local_servers import PROJECT_ROOT
 from service.settings import ServiceSettings
 
 README = PROJECT_ROOT / "README.md"

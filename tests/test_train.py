@@ -55,7 +55,7 @@ def test_unknown_recipe_and_model_are_refused() -> None:
 def test_run_writes_report_and_stores_the_model(tmp_path: Path) -> None:
     import bentoml
 
-    from training.cli import run_training
+    from training.pipeline import run_training
 
     config = TrainConfig(model="linear", epochs=1, augment=True, verbose=0, output=str(tmp_path))
     summary = run_training(config, separable_data())

@@ -17,10 +17,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from results_output import write_markdown
 from training.augment import AugmentConfig, training_dataset
 from training.data import load_mnist
 from training.models import conv_batchnorm_dropout
-from training.report import write_markdown
 from training.train import EpochTimer
 
 ROUNDS = 2
@@ -70,5 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

@@ -4,44 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import fields
-from pathlib import Path
 
-from training.data import DATA_ENV, DataError, Mnist, load_mnist
+from training.data import DATA_ENV, DataError
+from training.pipeline import run_training
 from training.recipes import DEFAULT_MODEL, RECIPES, TUTORIAL_RECIPES, TrainConfig, recipe_for
-
-
-def run_training(config: TrainConfig, data: Mnist | None = None) -> dict:
-    """Load data, fit, write the report, save to the store; returns the run's summary."""
-    from training.report import write_report, write_summary
-    from training.store import model_metadata, save_to_store
-    from training.train import train
-
-    data = (data or load_mnist(config.data)).limited(config.limit)
-    print(f"data: {len(data.x_train)} training and {len(data.x_test)} test images from {data.source}")
-    folder = Path(config.output) / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.model}"
-    folder.mkdir(parents=True, exist_ok=True)
-    result = train(config, data)
-    metadata = model_metadata(result, config, data)
-    summary = {
-        **metadata,
-        "epoch_seconds": [round(s, 1) for s in result.epoch_seconds],
-        "history": result.history,
-        "report_folder": str(folder),
-    }
-    write_report(folder, result, data, config)
-    write_summary(summary, folder)
-    print(
-        f"test accuracy {result.evaluation.accuracy:.2%}, loss {result.evaluation.loss:.4f}, "
-        f"{result.seconds:.0f} s; report in {folder}/"
-    )
-    if config.save:
-        stored = save_to_store(result.model, metadata, folder)
-        summary["model_tag"] = str(stored.tag)
-        write_summary(summary, folder)
-        print(f"saved to the BentoML model store as {stored.tag}")
-    return summary
 
 
 def parser() -> argparse.ArgumentParser:

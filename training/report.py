@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only: training runs on servers without a screen
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from model_contract import NUM_CLASSES
+from results_output import pyplot, save_figure
+from training.augment import training_dataset
+from training.data import Mnist
+from training.recipes import TrainConfig
+from training.train import TrainResult, augment_config
 
-from model_contract import NUM_CLASSES  # noqa: E402
-from training.augment import training_dataset  # noqa: E402
-from training.data import Mnist  # noqa: E402
-from training.recipes import TrainConfig  # noqa: E402
-from training.train import TrainResult, augment_config  # noqa: E402
+plt = pyplot()
 
 GRID_COLUMNS = 8
 MISTAKES_SHOWN = 24
-
-
-def save_figure(figure: plt.Figure, path: Path) -> None:
-    """Write a figure as a PNG and free it: every plot of the project ends here."""
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 def plot_learning_curves(history: dict[str, list[float]], path: Path) -> None:
@@ -80,13 +72,6 @@ def most_confident_mistakes(probabilities: np.ndarray, labels: np.ndarray, count
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     return wrong[np.argsort(-confidence)][:count]
-
-
-def write_markdown(lines: list[str], path: Path) -> None:
-    """Print a results table and write it where the README's figures come from."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    print("\n" + "\n".join(lines) + f"\n\nwrote {path}")
 
 
 def write_summary(summary: dict, folder: Path) -> None:

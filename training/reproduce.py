@@ -36,9 +36,9 @@ RECIPE_TEXT = {
 
 
 def main() -> None:
-    from training.cli import run_training
+    from results_output import write_markdown
     from training.data import load_mnist
-    from training.report import write_markdown
+    from training.pipeline import run_training
 
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--data", help="mnist.npz or IDX folder (default $MNIST_DATA, else download)")
@@ -99,5 +99,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

@@ -11,7 +11,6 @@ scored on those. Writes results/sweep_<model>.md; the test set is not touched.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,9 +24,9 @@ def step_rates(epochs: int, drop_after: int, rate: float, final_rate: float) -> 
 
 
 def main() -> None:
-    from training.cli import run_training
+    from results_output import write_markdown
     from training.data import load_mnist
-    from training.report import write_markdown
+    from training.pipeline import run_training
 
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--model", default="one_hidden_layer", choices=list(TUTORIAL_RECIPES))
@@ -76,5 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -118,7 +119,7 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         validation_data=(data.x_test.astype(np.float32), data.y_test),
         validation_batch_size=EVAL_BATCH_SIZE,
         callbacks=[timer, *schedule_callbacks],
-        verbose=config.verbose,
+        verbose=progress_verbosity(config.verbose),
         shuffle=False,  # the dataset shuffles itself
     )
     seconds = time.perf_counter() - started
@@ -131,3 +132,9 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         mean=mean,
         std=std,
     )
+
+
+def progress_verbosity(requested: int) -> int:
+    """Keras's progress bar (1) redraws its line on every batch: right on a terminal, megabytes of
+    redraws in a log file. Written to anything else, one line per epoch (2) instead."""
+    return 2 if requested == 1 and not sys.stdout.isatty() else requested

@@ -1,4 +1,6 @@
-"""Start the servers that load tests and benchmarks talk to, on free loopback ports only."""
+"""Start a server process on a free loopback port and wait until it is ready: the harness of the
+test suite (through `tests/conftest.py`) and of the load tests and benchmarks alike, so that both
+start the service the same way. Loopback only: load never leaves the machine."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parent
 READY_TIMEOUT_S = 180
 LOOPBACK = "127.0.0.1"
 

@@ -1,0 +1,37 @@
+"""Where the project's figures and tables are written: charts as PNG, tables as markdown.
+
+Shared by training and the load tools, and free of TensorFlow, so that an HTTP load test loads
+no machine-learning library to write its table. matplotlib is loaded only to draw.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only backend: charts are drawn on servers without a screen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    """Write a figure as a PNG and free it: every plot of the project ends here."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot().close(figure)
+
+
+def write_markdown(lines: list[str], path: Path) -> None:
+    """Print a results table and write it where the README's figures come from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines) + f"\n\nwrote {path}")

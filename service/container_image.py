@@ -1,0 +1,42 @@
+"""The container image a Bento of this service builds: Debian's python:3.11-slim base, the
+serving packages of requirements/serving.txt, and the TensorFlow that suits the target, in the
+version range requirements/training.txt gives.
+
+pyproject.toml reads the same two files for the development install, so every pin has one source.
+The default image carries `tensorflow[and-cuda]` (CUDA and cuDNN as Python wheels) and runs on
+CPU, or on a GPU with `docker run --gpus all`; `MNIST_IMAGE=cpu bentoml build` makes the CPU-only
+image with `tensorflow-cpu`, a fraction of the size. The requirements files travel in the Bento
+(bentofile.yaml includes them), because BentoML reads this module again when the image serves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import bentoml
+from packaging.requirements import Requirement
+
+REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements"
+PYTHON_VERSION = "3.11"
+VARIANT_ENV = "MNIST_IMAGE"
+TENSORFLOW_FOR = {"gpu": "tensorflow[and-cuda]", "cpu": "tensorflow-cpu"}  # image variant -> distribution
+
+
+def tensorflow_range() -> str:
+    """The version range of TensorFlow that training uses, e.g. '>=2.21,<2.22'."""
+    for line in (REQUIREMENTS / "training.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and Requirement(line).name == "tensorflow":
+            return str(Requirement(line).specifier)
+    raise ValueError(f"no tensorflow line in {REQUIREMENTS / 'training.txt'}")
+
+
+def service_image() -> bentoml.images.Image:
+    variant = os.environ.get(VARIANT_ENV, "gpu")
+    if variant not in TENSORFLOW_FOR:
+        raise ValueError(f"{VARIANT_ENV}={variant!r}: choose one of {', '.join(TENSORFLOW_FOR)}")
+    return (
+        bentoml.images.Image(python_version=PYTHON_VERSION, distro="debian")
+        .requirements_file(os.path.relpath(REQUIREMENTS / "serving.txt"))  # BentoML refuses absolute paths
+        .python_packages(TENSORFLOW_FOR[variant] + tensorflow_range())
+    )

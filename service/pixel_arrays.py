@@ -1,0 +1,107 @@
+"""Numeric input: pixel arrays from JSON and `.npy` files -> a validated (N, 28, 28) float32 batch.
+
+Pure functions on NumPy arrays, so every rule is testable without a server; the image files'
+pipeline is `service.preprocess`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from model_contract import IMAGE_SIDE, PIXEL_MAX
+from service.invalid_input import InvalidInput
+
+NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def images_to_batch(images: object, max_images: int) -> np.ndarray:
+    """Validate pixel arrays (N x 28 x 28 or N x 784, 0-255) and return them as float32."""
+    try:
+        batch = np.asarray(images)
+    except (ValueError, TypeError):  # ragged: grids mixed with flat rows, or a misshapen image
+        batch = _stack_one_by_one(images)
+    return validate_pixel_batch(batch, max_images)
+
+
+def _stack_one_by_one(images: object) -> np.ndarray:
+    """Stack images of mixed form (28x28 grids and flat rows), naming the first misshapen one."""
+    if not isinstance(images, list):
+        raise InvalidInput("images must be a list of 28x28 arrays or 784-long rows")
+    stacked = []
+    for index, image in enumerate(images):
+        try:
+            array = np.asarray(image)
+        except (ValueError, TypeError) as error:
+            raise InvalidInput(f"image {index} is not a rectangular array of numbers ({error})") from error
+        if array.shape == (IMAGE_SIDE * IMAGE_SIDE,):
+            array = array.reshape(IMAGE_SIDE, IMAGE_SIDE)
+        if array.shape != (IMAGE_SIDE, IMAGE_SIDE):
+            raise InvalidInput(f"image {index} has shape {array.shape}; expected 28x28 or a flat row of 784")
+        stacked.append(array)
+    return np.stack(stacked)
+
+
+def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
+    """Check shape, type and range of a numeric batch; flat 784-long rows become 28x28."""
+    if batch.size == 0:
+        raise InvalidInput("images is empty: send at least one image")
+    if batch.dtype.kind not in "iuf":
+        raise InvalidInput(
+            f"images must hold numbers 0-255, got values of type {batch.dtype} "
+            "(strings, booleans, nulls and nested objects are not pixels)"
+        )
+    if batch.ndim == 2 and batch.shape[1] == IMAGE_SIDE * IMAGE_SIDE:
+        batch = batch.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    if batch.ndim != 3 or batch.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise InvalidInput(
+            f"images have shape {batch.shape}; expected a list of 28x28 arrays, shape (N, 28, 28), "
+            "or of flat 784-long rows, shape (N, 784)"
+        )
+    if len(batch) > max_images:
+        raise InvalidInput(
+            f"{len(batch)} images in one request, more than the limit of {max_images}: split the request",
+            status=413,
+        )
+    batch = batch.astype(np.float32, copy=False)
+    if not np.isfinite(batch).all():
+        raise InvalidInput("images contain NaN or infinite values; pixels must be finite numbers 0-255")
+    low, high = float(batch.min()), float(batch.max())
+    if low < 0 or high > PIXEL_MAX:
+        raise InvalidInput(f"pixel values range from {low:g} to {high:g}; they must lie within 0-255")
+    return batch
+
+
+def read_npy(data: bytes, max_images: int) -> np.ndarray:
+    """A .npy file's array, read straight from its bytes after the header is checked.
+
+    Only numeric dtypes are accepted and the data is viewed with `np.frombuffer`, so nothing is
+    ever unpickled, and a header that promises more data than the file holds allocates nothing.
+    """
+    stream = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = NPY_HEADER_READERS.get(version)
+        if read_header is None:
+            raise ValueError(f"unsupported .npy format version {version}")
+        shape, fortran_order, dtype = read_header(stream)
+    except ValueError as error:
+        raise InvalidInput(f"not a .npy file ({error}); save the array with numpy.save", status=415) from error
+    if dtype.hasobject or dtype.kind not in "iuf":
+        raise InvalidInput(f"the .npy array has dtype {dtype}; send numbers (uint8 or float32)")
+    count = math.prod(shape)  # Python integers: a hostile header cannot overflow them to a small number
+    if count * dtype.itemsize != len(data) - stream.tell():
+        raise InvalidInput(
+            f"the .npy header promises shape {shape} ({count * dtype.itemsize:,} bytes) but the file holds "
+            f"{len(data) - stream.tell():,}: it is truncated or corrupt"
+        )
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
+    array = array.reshape(shape, order="F" if fortran_order else "C")
+    if array.shape in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,)):
+        array = array[np.newaxis]
+    return validate_pixel_batch(array, max_images)
