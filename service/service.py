@@ -55,7 +55,7 @@ def json_answer(value: object, adapter: TypeAdapter = PREDICTIONS) -> Response:
     Returning a Response skips BentoML's generic output path, which rebuilds the JSON schema and
     re-encodes with the standard library on every response: a fifth of a worker's time on
     `/predict_npy`. Such endpoints are typed `-> Response`, and their `output_spec` documents the
-answer in the OpenAPI schema.
+    answer in the OpenAPI schema.
     """
     return Response(adapter.dump_json(value), media_type="application/json")
 
