@@ -13,7 +13,7 @@ MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
 .PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
-        lint bento container-test clean
+        lint bento container-test rolling-update-test clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ lint: $(VENV)/.installed
 bento: $(VENV)/.installed
 	$(PY) -m training --if-missing
 	$(VENV)/bin/bentoml build
+
+rolling-update-test: $(VENV)/.installed  ## version A replaced by B behind HAProxy under load (needs docker, haproxy)
+	$(PY) -m loadtest.rolling_update
 
 container-test: $(VENV)/.installed  ## builds and checks the container image (needs docker)
 	bash scripts/container_test.sh

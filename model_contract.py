@@ -8,6 +8,9 @@ sides follow.
 MODEL_NAME = "mnist_classifier"
 MODEL_TAG_ENV = "MNIST_MODEL_TAG"  # environment variable that picks another stored version
 DEFAULT_MODEL_TAG = f"{MODEL_NAME}:latest"
+# The BentoML model label that marks the version to serve when no tag is given (python -m training.promote).
+STAGE_LABEL = "stage"
+PROMOTED_STAGE = "production"
 
 SAVED_MODEL_DIR = "saved_model"  # exported TF SavedModel: the compiled serving path
 SERVING_ENDPOINT = "serve"  # name of the SavedModel function that maps pixels to probabilities

@@ -4,7 +4,8 @@ BentoML builds each worker's ASGI app and uvicorn server after importing the ser
 puts our pieces into that stack, outermost first:
 1. `FrontDoor` (outside BentoML's own middlewares): health answers, 429 past the concurrency limit;
 2. BentoML's metrics (known routes only), tracing, access log and timeout middlewares;
-3. `ErrorContract`, `AccessToken` (when a token is set), `RequestLimits`, `ReadOnlyRoutes`;
+3. `ErrorContract`, `AccessToken` (when a token is set), `ModelRouting` (stable or canary),
+   `RequestLimits`, `ReadOnlyRoutes`, `BarePrefix`;
 4. the endpoints, whose /predict batches go through `GreedyDispatcher`.
 Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM drain.
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from service import batch_bridge, dispatcher, draw_page, graceful_http, metrics_paths, output_media_types
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
+from service.model_routing import CANARY_BATCHED_ROUTE, ModelRouting, ServedVersions, hide_canary_queue
 from service.open_inference import BarePrefix
 from service.read_only_routes import ReadOnlyRoutes
 from service.request_limits import BodyReader, RequestLimits, routes_of
@@ -25,10 +27,17 @@ READ_ONLY_ROUTES = frozenset({"/model_info"})
 
 
 def install(
-    service: object, settings: ServiceSettings, inference_routes: Iterable[str], other_routes: Iterable[str]
+    service: object,
+    settings: ServiceSettings,
+    versions: ServedVersions,
+    inference_routes: Iterable[str],
+    other_routes: Iterable[str],
+    pinned_routes: dict[str, str],
 ) -> None:
-    """`inference_routes`: routes of mounted apps that run the model, limited and protected like the
-    APIs; `other_routes`: the mounted apps' other fixed paths, counted in the request metrics."""
+    """`versions`: the model versions served; `inference_routes`: routes of mounted apps that run
+    the model, limited, protected and routed like the APIs; `other_routes`: the mounted apps'
+    other fixed paths, counted in the request metrics; `pinned_routes`: routes whose path names the
+    version (route -> role)."""
     api_routes = routes_of(service)
     model_routes = [*api_routes, *inference_routes]
     dispatcher.install()
@@ -52,12 +61,15 @@ def install(
         api_routes=api_routes,
         upload_routes={route for route, kind in api_routes.items() if kind.file_field is not None},
         batch_routes={api.route for api in service.apis.values() if api.batchable},
-        spec_amendments=[draw_page.link_from_api_page],
+        spec_amendments=[draw_page.link_from_api_page, hide_canary_queue],
     )
     if settings.access_token is not None:
         service.add_asgi_middleware(
             AccessToken, token=settings.access_token.get_secret_value(), protected_routes=model_routes
         )
+    not_routed = {*READ_ONLY_ROUTES, CANARY_BATCHED_ROUTE, *pinned_routes}
+    routed = [route for route in model_routes if route not in not_routed]
+    service.add_asgi_middleware(ModelRouting, versions=versions, model_routes=routed, pinned=pinned_routes)
     service.add_asgi_middleware(
         RequestLimits,
         routes=api_routes,

@@ -50,11 +50,11 @@ class InferRequest:
     outputs: dict[str, bool]  # requested output -> sent as binary data
 
 
-def model_metadata(name: str, version: str) -> dict:
+def model_metadata(name: str, versions: list[str]) -> dict:
     """What the model takes and gives, with -1 for the batch dimension."""
     return {
         "name": name,
-        "versions": [version],
+        "versions": versions,
         "platform": "tensorflow_savedmodel",
         "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, IMAGE_SIDE, IMAGE_SIDE]}],
         "outputs": [

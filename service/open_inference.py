@@ -30,11 +30,12 @@ from service.inference_protocol import (
     parse_infer_request,
 )
 from service.invalid_input import InvalidInput
+from service.model_routing import CANARY, STABLE, ServedVersions, chosen_role
 
 PATH = "/v2"
 SERVER_NAME = "mnist-digit-service"
 EXTENSIONS = ["binary_tensor_data"]
-BATCHED_API = "predict"
+BATCHED_API = {STABLE: "predict", CANARY: "predict_canary"}  # each version's batching queue
 
 
 def server_version() -> str:
@@ -44,16 +45,31 @@ def server_version() -> str:
         return "unknown"
 
 
-def infer_paths(model_name: str, version: str) -> list[str]:
-    """The inference routes: limited, protected and counted like the service's API routes."""
-    return [f"{PATH}/models/{model_name}/infer", f"{PATH}/models/{model_name}/versions/{version}/infer"]
+def version_roles(versions: ServedVersions) -> dict[str, str]:
+    """Each served version string (the part of the tag after the colon) -> its role."""
+    roles = {STABLE: versions.stable, CANARY: versions.canary}
+    return {tag.split(":")[-1]: role for role, tag in roles.items() if tag}
 
 
-def known_paths(model_name: str, version: str) -> list[str]:
+def model_prefixes(model_name: str, versions: ServedVersions) -> list[str]:
+    base = f"{PATH}/models/{model_name}"
+    return [base, *(f"{base}/versions/{version}" for version in version_roles(versions))]
+
+
+def infer_paths(model_name: str, versions: ServedVersions) -> list[str]:
+    """The inference routes: limited, protected, routed and counted like the service's API routes."""
+    return [f"{prefix}/infer" for prefix in model_prefixes(model_name, versions)]
+
+
+def pinned_infer_paths(model_name: str, versions: ServedVersions) -> dict[str, str]:
+    """The inference routes that name a version in their path -> that version's role."""
+    return {f"{PATH}/models/{model_name}/versions/{v}/infer": role for v, role in version_roles(versions).items()}
+
+
+def known_paths(model_name: str, versions: ServedVersions) -> list[str]:
     """Every path the routes answer for the served model (for the request metrics)."""
-    models = [f"{PATH}/models/{model_name}", f"{PATH}/models/{model_name}/versions/{version}"]
     return [PATH, f"{PATH}/", f"{PATH}/health/live", f"{PATH}/health/ready"] + [
-        f"{prefix}{suffix}" for prefix in models for suffix in ("", "/ready", "/infer")
+        f"{prefix}{suffix}" for prefix in model_prefixes(model_name, versions) for suffix in ("", "/ready", "/infer")
     ]
 
 
@@ -73,19 +89,31 @@ class BarePrefix:
         await self.app(scope, receive, send)
 
 
-def open_inference_app(model_name: str, version: str, max_images: int, draining: threading.Event) -> Starlette:
-    """The /v2 routes for one stored model."""
+def open_inference_app(
+    model_name: str, versions: ServedVersions, max_images: int, draining: threading.Event
+) -> Starlette:
+    """The /v2 routes for the served model: its stable version, and a canary if there is one.
+
+    A version path names the version; without one, `model_routing.ModelRouting` has chosen (the
+    request's `X-Model-Version`, or the canary share).
+    """
     server = {"name": SERVER_NAME, "version": server_version(), "extensions": EXTENSIONS}
-    described = model_metadata(model_name, version)
+    roles = version_roles(versions)
+    version_of = {role: version for version, role in roles.items()}
+    described = model_metadata(model_name, list(roles))
 
     def unknown_model(request: Request) -> Response | None:
-        name, asked_version = request.path_params["name"], request.path_params.get("version", version)
+        name, asked_version = request.path_params["name"], request.path_params.get("version")
         if name != model_name:
             return error_answer(404, f"unknown model '{name}'; this server serves '{model_name}'")
-        if asked_version != version:
-            served = f"the served version is '{version}'"
+        if asked_version is not None and asked_version not in roles:
+            served = f"the served versions are {', '.join(roles)}"
             return error_answer(404, f"unknown version '{asked_version}' of '{name}'; {served}")
         return None
+
+    def role_of(request: Request) -> str:
+        asked_version = request.path_params.get("version")
+        return roles[asked_version] if asked_version else chosen_role()
 
     def readiness() -> Response:
         if draining.is_set():
@@ -121,11 +149,12 @@ def open_inference_app(model_name: str, version: str, max_images: int, draining:
         except InvalidInput as error:
             return error_answer(error.status, str(error))
         try:
-            answers = await batch_bridge.batched(BATCHED_API, images=parsed.pixels)
+            role = role_of(request)
+            answers = await batch_bridge.batched(BATCHED_API[role], images=parsed.pixels)
         except BentoMLException as error:  # the batching queue's budget ran out: 503
             return error_answer(error.error_code.value, str(error))
         probabilities = _stack_probabilities(answers)
-        content, header_length = infer_response(parsed, probabilities, model_name, version)
+        content, header_length = infer_response(parsed, probabilities, model_name, version_of[role])
         if header_length is None:
             return Response(content, media_type="application/json")
         return Response(content, media_type="application/octet-stream", headers={HEADER_LENGTH: str(header_length)})

@@ -39,10 +39,21 @@ class ImagePreview(Prediction):
     )
 
 
+class ServedModel(BaseModel):
+    """One stored model version this server answers with."""
+
+    tag: str = Field(examples=["mnist_classifier:abc123"])
+    role: str = Field(description="'stable', or 'canary' (X-Model-Version picks one)", examples=["stable"])
+    share_percent: float = Field(description="share of requests without X-Model-Version that it answers")
+
+
 class ModelInfo(BaseModel):
     """Which model answers, how good it is, what it expects, and where it runs."""
 
     tag: str = Field(description="model store tag", examples=["mnist_classifier:abc123"])
+    stage: str = Field(
+        "", description="the model's stage label: 'production' when promoted (python -m training.promote), else ''"
+    )
     created: str = Field(description="when training saved it (ISO 8601)")
     architecture: str = Field(examples=["conv_batchnorm_dropout"])
     test_accuracy: float = Field(description="accuracy on the 10,000 MNIST test images")
@@ -50,3 +61,4 @@ class ModelInfo(BaseModel):
     device: str = Field(description="where inference runs", examples=["/CPU:0", "/GPU:0"])
     input_format: dict = Field(description="shape, dtype and range of one image")
     limits: dict = Field(description="request limits this server enforces")
+    served: list[ServedModel] = Field(description="every version served: the stable one and a canary, if any")

@@ -16,7 +16,6 @@ without an extension as application/octet-stream), so the label is never a reaso
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -34,12 +33,14 @@ from service.container_image import service_image
 from service.error_contract import error_answer
 from service.gc_tuning import freeze_long_lived_objects
 from service.invalid_input import InvalidInput
+from service.model_choice import canary_model_tag, served_model_tag
+from service.model_routing import CANARY, CANARY_BATCHED_ROUTE, STABLE, ServedVersions, chosen_role
 from service.model_runtime import CompiledClassifier
 from service.open_inference import open_inference_app
 from service.pixel_arrays import read_npy
 from service.pixel_input import pixel_batch
 from service.preprocess import check_request_pixels, open_image, prepare_image
-from service.schemas import ImagePreview, ModelInfo, Prediction, Predictions
+from service.schemas import ImagePreview, ModelInfo, Prediction, Predictions, ServedModel
 from service.settings import ServiceSettings
 
 settings = ServiceSettings()
@@ -68,24 +69,11 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
     ]
 
 
-def stored_model_tag(tag: str) -> bentoml.Tag:
-    """The stored model to serve, with its version resolved ("latest" becomes the version it is).
-
-    Checked here, when the service is imported, so that `bentoml serve` with an empty store
-    stops with one line that says how to train a model instead of a traceback from a worker.
-    """
-    try:
-        return bentoml.models.get(tag).tag
-    except bentoml.exceptions.NotFound:
-        raise bentoml.exceptions.NotFound(
-            f"no model '{tag}' in the BentoML store at {os.environ.get('BENTOML_HOME', '~/bentoml')}; train one "
-            "first: python -m training --data ../shared/data/mnist.npz  (or: make train)"
-        ) from None
-
-
-SERVED = stored_model_tag(settings.model_tag)
+SERVED = served_model_tag(settings)
+CANARY_SERVED = canary_model_tag(settings, SERVED)
+VERSIONS = ServedVersions(str(SERVED), CANARY_SERVED and str(CANARY_SERVED), settings.canary_percent)
 open_inference_routes = open_inference_app(
-    SERVED.name, SERVED.version, settings.max_images_per_request, graceful_http.DRAINING
+    SERVED.name, VERSIONS, settings.max_images_per_request, graceful_http.DRAINING
 )
 
 
@@ -95,11 +83,15 @@ open_inference_routes = open_inference_app(
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
 
-    stored_model = bentoml.models.BentoModel(str(SERVED))  # at class scope, so `bentoml build` packs it
+    # at class scope, so that `bentoml build` packs them
+    stored_model = bentoml.models.BentoModel(str(SERVED))
+    canary_model = bentoml.models.BentoModel(str(CANARY_SERVED)) if CANARY_SERVED else None
 
     def __init__(self) -> None:
-        self.classifier = CompiledClassifier(self.stored_model.path)
-        self.classifier.warm_up()  # before the worker reports ready on /readyz
+        models = {STABLE: self.stored_model, CANARY: self.canary_model}
+        self.classifiers = {role: CompiledClassifier(model.path) for role, model in models.items() if model}
+        for classifier in self.classifiers.values():
+            classifier.warm_up()  # before the worker reports ready on /readyz
         self._decoders: anyio.CapacityLimiter | None = None  # made on first use, inside the event loop
         freeze_long_lived_objects()  # keeps full garbage collections from stalling the event loop
 
@@ -110,7 +102,22 @@ class MnistClassifier:
     )
     def predict(self, images: PixelBatch) -> list[Prediction]:
         """Classify 28x28 pixel arrays; concurrent requests are batched into one model call."""
-        return to_predictions(self.classifier.probabilities(np.asarray(images, dtype=np.float32)))
+        return to_predictions(self.classifiers[STABLE].probabilities(np.asarray(images, dtype=np.float32)))
+
+    @bentoml.api(
+        route=CANARY_BATCHED_ROUTE,
+        batchable=settings.adaptive_batching,
+        max_batch_size=settings.max_batch_size,
+        max_latency_ms=settings.max_latency_ms,
+    )
+    def predict_canary(self, images: PixelBatch) -> list[Prediction]:
+        """The canary's own batching queue: /predict requests routed to the canary arrive here."""
+        classifier = self.classifiers.get(CANARY, self.classifiers[STABLE])
+        return to_predictions(classifier.probabilities(np.asarray(images, dtype=np.float32)))
+
+    def _classifier(self) -> CompiledClassifier:
+        """The model `ModelRouting` chose for this request."""
+        return self.classifiers.get(chosen_role(), self.classifiers[STABLE])
 
     @bentoml.api(output_spec=Predictions)
     def predict_npy(self, array: Path) -> Response:
@@ -119,19 +126,24 @@ class MnistClassifier:
             pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
         except InvalidInput as error:
             return error_answer(error.status, str(error))
-        return json_answer(to_predictions(self.classifier.probabilities(pixels)))
+        return json_answer(to_predictions(self._classifier().probabilities(pixels)))
 
     @bentoml.api(output_spec=Prediction)
     async def predict_image(self, image: Path) -> Response:
         """Classify one image file (PNG, JPEG, BMP, GIF, WebP, AVIF, TIFF; any size, any colours)."""
-        return await self._answer_files([image], lambda _, answers: json_answer(answers[0], ONE_PREDICTION))
+
+        def first_answer(_: np.ndarray, answers: list[Prediction]) -> Response:
+            return json_answer(answers[0], ONE_PREDICTION)
+
+        return await self._answer_files([image], self._classifier(), first_answer)
 
     @bentoml.api(output_spec=Predictions)
     async def predict_images(
-        self, images: Annotated[list[Path], Field(min_length=1, max_length=settings.max_files_per_request)]
+        self,
+        images: Annotated[list[Path], Field(min_length=1, max_length=settings.max_files_per_request)],
     ) -> Response:
         """Classify several image files in one request; answers come in the order of the files."""
-        return await self._answer_files(images, lambda _, answers: json_answer(answers))
+        return await self._answer_files(images, self._classifier(), lambda _, answers: json_answer(answers))
 
     @bentoml.api(output_spec=ImagePreview)
     async def preview_image(self, image: Path) -> Response:
@@ -141,10 +153,13 @@ class MnistClassifier:
             seen = np.rint(pixels[0]).astype(np.uint8).tolist()
             return json_answer(ImagePreview(**answers[0].model_dump(), model_input=seen), IMAGE_PREVIEW)
 
-        return await self._answer_files([image], with_model_input)
+        return await self._answer_files([image], self._classifier(), with_model_input)
 
     async def _answer_files(
-        self, files: list[Path], answer: Callable[[np.ndarray, list[Prediction]], Response]
+        self,
+        files: list[Path],
+        classifier: CompiledClassifier,
+        answer: Callable[[np.ndarray, list[Prediction]], Response],
     ) -> Response:
         """Prepare and classify the files, then `answer(pixels, predictions)`; bad files get the error.
 
@@ -155,7 +170,7 @@ class MnistClassifier:
             pixels = await self._prepare_files(files)
         except InvalidInput as error:
             return error_answer(error.status, str(error))
-        probabilities = await anyio.to_thread.run_sync(self.classifier.probabilities, pixels)
+        probabilities = await anyio.to_thread.run_sync(classifier.probabilities, pixels)
         return answer(pixels, to_predictions(probabilities))
 
     async def _prepare_files(self, files: list[Path]) -> np.ndarray:
@@ -179,11 +194,17 @@ class MnistClassifier:
         metadata = stored.info.metadata
         return ModelInfo(
             tag=str(stored.tag),
+            stage=stored.info.labels.get(contract.STAGE_LABEL, ""),
             created=stored.info.creation_time.isoformat(),
             architecture=metadata.get(contract.META_ARCHITECTURE, "unknown"),
             test_accuracy=metadata.get(contract.META_TEST_ACCURACY, float("nan")),
             parameters=metadata.get(contract.META_PARAMETERS, 0),
-            device=self.classifier.device,
+            device=self.classifiers[STABLE].device,
+            served=[
+                ServedModel(tag=VERSIONS.tag_of(role), role=role, share_percent=share)
+                for role, share in ((STABLE, 100 - VERSIONS.canary_percent), (CANARY, VERSIONS.canary_percent))
+                if role in self.classifiers
+            ],
             input_format=metadata.get(contract.META_INPUT_FORMAT, {}),
             limits=settings.model_dump(
                 include={
@@ -202,6 +223,8 @@ class MnistClassifier:
 http_stack.install(
     MnistClassifier,
     settings,
-    inference_routes=open_inference.infer_paths(SERVED.name, SERVED.version),
-    other_routes=open_inference.known_paths(SERVED.name, SERVED.version),
+    versions=VERSIONS,
+    inference_routes=open_inference.infer_paths(SERVED.name, VERSIONS),
+    other_routes=open_inference.known_paths(SERVED.name, VERSIONS),
+    pinned_routes=open_inference.pinned_infer_paths(SERVED.name, VERSIONS),
 )

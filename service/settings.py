@@ -17,6 +17,12 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MNIST_", frozen=True, protected_namespaces=())
 
     model_tag: str = Field(DEFAULT_MODEL_TAG, description="model store tag to serve ($MNIST_MODEL_TAG)")
+    canary_tag: str | None = Field(
+        None, description="a second stored version served beside the main one (X-Model-Version: canary)"
+    )
+    canary_percent: float = Field(
+        0.0, ge=0, le=100, description="share of requests without X-Model-Version sent to the canary, by X-Client-Key"
+    )
     max_images_per_request: int = Field(256, ge=1, description="images in one /predict or /predict_npy call")
     max_files_per_request: int = Field(64, ge=1, description="files in one /predict_images call")
     max_body_bytes: int = Field(16 * MEBIBYTE, ge=1024, description="largest request body accepted, any method")

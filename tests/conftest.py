@@ -103,12 +103,17 @@ def tiny_model(bentoml_home: Path) -> str:
     Its answers depend strongly on the pixels (large random weights), so a request answered with
     another request's result shows up, which is what the service tests check.
     """
+    return save_tiny_model(seed=0)
+
+
+def save_tiny_model(seed: int) -> str:
+    """A new stored version of a small random-weight net (see `tiny_model`); returns its tag."""
     import keras
     from keras import layers
 
     from training.store import save_to_store
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     model = keras.Sequential(
         [
             keras.Input(shape=contract.INPUT_SHAPE),
