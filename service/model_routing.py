@@ -7,7 +7,9 @@ random). `ModelRouting` decides once per request, tells the endpoints through a 
 (`chosen_role()`; a request header would need BentoML's Context parameter, and with it BentoML
 overwrites the status of every Response an endpoint returns), sends canary `/predict` requests to the canary's own
 batching queue (`/predict_canary`), names the version that answered in the response's
-`X-Model-Version`, and counts answers per version in /metrics (`mnist_model_requests_total`).
+`X-Model-Version`, and, while a canary is served, counts answers per version in /metrics
+(`mnist_model_requests_total`): counting every answer measured 0.87-0.98x the requests/s of
+the service before this module at 32 clients; without a canary it is skipped (0.96-1.10x, noise).
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ class ModelRouting:
         async def naming_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[VERSION_HEADER] = tag
-                self._count(tag, path, message["status"], time.perf_counter() - started)
+                if self.versions.canary:  # with one version, BentoML's own per-route metrics say it all
+                    self._count(tag, path, message["status"], time.perf_counter() - started)
             await send(message)
 
         chosen = _chosen_role.set(role)
