@@ -18,6 +18,7 @@ import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 READY_TIMEOUT_S = 180
+READY_POLL_S = 0.2
 LOOPBACK = "127.0.0.1"
 
 
@@ -27,18 +28,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_ready(url: str, process: subprocess.Popen, ready_path: str = "/readyz") -> None:
-    """Poll until the server answers 200, or fail if it exits or takes too long."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
+def wait_ready(url: str, process: subprocess.Popen | None = None, ready_path: str = "/readyz") -> float:
+    """Poll until the server answers 200 and return the seconds it took; fail if `process` (when
+    the server is one of ours, not a container's) exits, or the server takes too long."""
+    started = time.monotonic()
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with code {process.returncode} before it was ready")
         try:
             if httpx.get(f"{url}{ready_path}", timeout=2).status_code == 200:
-                return
+                return time.monotonic() - started
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(READY_POLL_S)
     raise RuntimeError(f"server not ready after {READY_TIMEOUT_S} s")
 
 

@@ -28,10 +28,9 @@ from pathlib import Path
 import httpx
 
 from loadtest.locust_runner import run_locust
-from local_servers import LOOPBACK, PROJECT_ROOT, free_port
+from local_servers import LOOPBACK, PROJECT_ROOT, free_port, wait_ready
 from results_output import write_markdown
 
-READY_TIMEOUT_S = 180
 HEALTH_CHECK_MS = 500  # HAProxy's check interval; one failed check takes a server out
 PROBE_INTERVAL_S = 0.2
 STOP_GRACE_S = 30  # docker stop's SIGKILL deadline, as terminationGracePeriodSeconds
@@ -88,18 +87,6 @@ def start_container(name: str, image: str, port: int) -> None:
     subprocess.run(["docker", "rm", "-f", name], capture_output=True)
     run(["docker", "run", "-d", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",
          "-e", "BENTOML_HOME=/tmp/bentoml", image, "--port", str(port)])  # fmt: skip
-
-
-def wait_ready(url: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < READY_TIMEOUT_S:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    sys.exit(f"rolling update: {url} not ready after {READY_TIMEOUT_S} s")
 
 
 def probe_versions(url: str, started: float, stop: threading.Event, answers: list) -> None:

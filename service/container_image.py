@@ -25,9 +25,10 @@ TENSORFLOW_FOR = {"gpu": "tensorflow[and-cuda]", "cpu": "tensorflow-cpu"}  # ima
 
 def tensorflow_range() -> str:
     """The version range of TensorFlow that training uses, e.g. '>=2.21,<2.22'."""
-    for line in (REQUIREMENTS / "training.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#") and Requirement(line).name == "tensorflow":
-            return str(Requirement(line).specifier)
+    lines = (REQUIREMENTS / "training.txt").read_text().splitlines()
+    for requirement in (Requirement(line) for line in lines if line.strip() and not line.startswith("#")):
+        if requirement.name == "tensorflow":
+            return str(requirement.specifier)
     raise ValueError(f"no tensorflow line in {REQUIREMENTS / 'training.txt'}")
 
 

@@ -12,9 +12,15 @@ Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM dr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from service import batch_bridge, dispatcher, draw_page, graceful_http, metrics_paths, output_media_types
+from service import (
+    batch_bridge,
+    dispatcher,
+    draw_page,
+    graceful_http,
+    metrics_paths,
+    open_inference,
+    output_media_types,
+)
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
 from service.model_routing import CANARY_BATCHED_ROUTE, ModelRouting, ServedVersions, hide_canary_queue
@@ -29,16 +35,15 @@ READ_ONLY_ROUTES = frozenset({"/model_info"})
 def install(
     service: object,
     settings: ServiceSettings,
+    model_name: str,
     versions: ServedVersions,
-    inference_routes: Iterable[str],
-    other_routes: Iterable[str],
-    pinned_routes: dict[str, str],
 ) -> None:
-    """`versions`: the model versions served; `inference_routes`: routes of mounted apps that run
-    the model, limited, protected and routed like the APIs; `other_routes`: the mounted apps'
-    other fixed paths, counted in the request metrics; `pinned_routes`: routes whose path names the
-    version (route -> role)."""
+    """`model_name` and `versions`: the stored model and the versions of it served, which also give
+    the Open Inference Protocol's routes (limited, protected, routed and counted like the APIs)."""
     api_routes = routes_of(service)
+    inference_routes = open_inference.infer_paths(model_name, versions)
+    other_routes = open_inference.known_paths(model_name, versions)
+    pinned_routes = open_inference.pinned_infer_paths(model_name, versions)
     model_routes = [*api_routes, *inference_routes]
     dispatcher.install()
     batch_bridge.install()

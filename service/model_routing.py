@@ -14,6 +14,7 @@ the service before this module at 32 clients; without a canary it is skipped (0.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import time
@@ -52,19 +53,22 @@ class ServedVersions:
     canary: str | None = None
     canary_percent: float = 0.0
 
+    @functools.cached_property
+    def _role_by_name(self) -> dict[str, str]:
+        """Every name a request may give a served version: its role, its tag, its version string."""
+        tags = {STABLE: self.stable, CANARY: self.canary}
+        return {name: role for role, tag in tags.items() if tag for name in (role, tag, tag.split(":")[-1])}
+
     def tag_of(self, role: str) -> str:
         return self.canary if role == CANARY and self.canary else self.stable
 
     def choose(self, asked: str | None, client_key: str | None) -> str:
         """STABLE or CANARY for one request; ValueError for a version this server does not serve."""
         if asked:
-            by_name = {STABLE: STABLE, self.stable: STABLE, self.stable.split(":")[-1]: STABLE}
-            if self.canary:
-                by_name |= {CANARY: CANARY, self.canary: CANARY, self.canary.split(":")[-1]: CANARY}
-            if asked not in by_name:
+            if asked not in self._role_by_name:
                 served = ", ".join(filter(None, [f"stable ({self.stable})", self.canary and f"canary ({self.canary})"]))
                 raise ValueError(f"X-Model-Version '{asked}' is not served here; served: {served}")
-            return by_name[asked]
+            return self._role_by_name[asked]
         if not self.canary or self.canary_percent <= 0:
             return STABLE
         bucket = client_bucket(client_key) if client_key else random.randrange(BUCKETS)

@@ -223,8 +223,6 @@ class MnistClassifier:
 http_stack.install(
     MnistClassifier,
     settings,
+    model_name=SERVED.name,
     versions=VERSIONS,
-    inference_routes=open_inference.infer_paths(SERVED.name, VERSIONS),
-    other_routes=open_inference.known_paths(SERVED.name, VERSIONS),
-    pinned_routes=open_inference.pinned_infer_paths(SERVED.name, VERSIONS),
 )

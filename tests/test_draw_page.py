@@ -8,13 +8,12 @@ installs them, so on CI a missing browser fails these tests instead of skipping 
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,23 +30,8 @@ DRAWING_SEED = 2026
 
 
 def post_file(url: str, route: str, data: bytes, name: str = "digit.png") -> tuple[int, dict]:
-    boundary = "page-test-boundary"
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        url + route, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    response = httpx.post(url + route, files={"image": (name, data, "application/octet-stream")}, timeout=30)
+    return response.status_code, response.json()
 
 
 def png_of(pixels: np.ndarray) -> bytes:
@@ -89,8 +73,7 @@ def test_preview_image_refuses_a_blank_drawing_with_422(server):
 
 
 def test_preview_image_is_documented(server):
-    with urllib.request.urlopen(server + "/docs.json", timeout=10) as response:
-        spec = json.loads(response.read())
+    spec = httpx.get(server + "/docs.json", timeout=10).json()
     operation = spec["paths"]["/preview_image"]["post"]
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert "model_input" in answer["required"]
@@ -99,9 +82,8 @@ def test_preview_image_is_documented(server):
 
 
 def test_page_is_one_self_contained_file(server):
-    with urllib.request.urlopen(server + PATH + "/", timeout=10) as response:
-        page = response.read().decode()
-        policy = response.headers["Content-Security-Policy"]
+    response = httpx.get(server + PATH + "/", timeout=10)
+    page, policy = response.text, response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the page must load nothing from elsewhere"
     assert len(page.encode()) < 40_000
