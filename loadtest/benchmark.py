@@ -40,6 +40,7 @@ class Target:
     user_class: str  # in loadtest/locustfile.py
     images_per_request: int = 1
     locust_flags: tuple[str, ...] = ()
+    clients: tuple[int, ...] = CONCURRENCY
 
 
 TARGETS = {
@@ -59,11 +60,12 @@ TARGETS = {
 }
 
 
-def measure(seconds: int, folder: Path) -> list[dict]:
+def measure(targets: dict[str, Target], seconds: int, folder: Path) -> list[dict]:
+    """Each target on a fresh server, at each of its client counts; prints rows as they come."""
     rows = []
-    for name, target in TARGETS.items():
+    for name, target in targets.items():
         with serving(*target.server, log=folder / "server.log") as (url, _):
-            for clients in CONCURRENCY:
+            for clients in target.clients:
                 slug = f"{name.split(',')[0].split()[0]}-{target.user_class}-{clients}".lower()
                 raw = folder / "raw" / slug
                 result = run_locust(url, target.user_class, clients, seconds, raw, list(target.locust_flags))
@@ -87,11 +89,11 @@ def in_process_images_per_second() -> float:
 
     import model_contract as contract
     from loadtest.bench_inprocess import THROUGHPUT_BATCH, images_per_second
-    from service.model_runtime import CompiledClassifier
+    from service.model_runtime import load_classifier
     from service.settings import ServiceSettings
 
     tag = ServiceSettings().model_tag
-    classifier = CompiledClassifier(bentoml.models.get(tag).path)
+    classifier = load_classifier(bentoml.models.get(tag).path)
     pixels = np.random.default_rng(0).integers(0, 256, (THROUGHPUT_BATCH, *contract.INPUT_SHAPE)).astype(np.float32)
     return images_per_second(classifier.probabilities, pixels)
 
@@ -154,7 +156,7 @@ def main() -> None:
     in_process = in_process_images_per_second()
     print(f"in-process serving path, batch 256: {in_process:,.0f} images/s", flush=True)
     print("\n".join(header), flush=True)
-    rows = measure(args.seconds, folder)
+    rows = measure(TARGETS, args.seconds, folder)
     lines = header + [format_row(row) for row in rows] + [""] + ratios(rows, in_process)
     (folder / "benchmark.json").write_text(json.dumps(rows, indent=2) + "\n")
     plot(rows, folder / "benchmark.png")

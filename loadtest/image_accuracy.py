@@ -23,7 +23,7 @@ from PIL import Image
 
 from loadtest.payloads import load_digits
 from results_output import write_markdown
-from service.model_runtime import CompiledClassifier
+from service.model_runtime import load_classifier
 from service.preprocess import image_bytes_to_pixels
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS, ServiceSettings
 
@@ -129,7 +129,7 @@ def main() -> None:
     args = cli.parse_args()
 
     stored = bentoml.models.get(args.tag)
-    classifier = CompiledClassifier(stored.path)
+    classifier = load_classifier(stored.path)
     images, labels = load_digits(args.data, args.count)
     rng = np.random.default_rng(0)
     direct = float((classifier.probabilities(images.astype(np.float32)).argmax(1) == labels).mean())

@@ -80,7 +80,7 @@ answer = post("/predict_image", body, f"multipart/form-data; boundary={boundary}
 print(f"PNG (dark on white, 112x112): predicted {answer['digit']}, label {labels[0]}")
 assert answer["digit"] == labels[0], "PNG digit wrong"
 info = post("/model_info", b"", "application/json")
-print(f"model_info: {info['tag']} on {info['device']}")
+print(f"model_info: {info['tag']} on {info['device']}, {info['runtime']}, {info['precision']}")
 PYTHON
 
 uid=$(docker exec "$container" id -u)
@@ -93,6 +93,9 @@ drain=$("$PY" -m loadtest.drain_check --port "$port" --pid "$(docker inspect -f 
   || { echo "$drain"; docker logs "$container" | tail -n 30; echo "FAIL: requests lost on SIGTERM"; exit 1; }
 echo "$drain"
 
+if [[ "$MNIST_IMAGE" == cpu && "$image_bytes" -gt 1000000000 ]]; then
+  echo "FAIL: the CPU image is $image_bytes bytes; it must stay within 1 GB"; exit 1
+fi
 printf '\n| measure | value |\n| --- | --- |\n'
 printf '| image variant (MNIST_IMAGE) | %s |\n| image size | %.2f GB |\n| build seconds (bento + image) | %s |\n| docker run to /readyz | %s s |\n| user | %s (uid %s) |\n| SIGTERM under load | %s |\n' \
   "$MNIST_IMAGE" "$(python3 -c "print($image_bytes / 1e9)")" "$build_seconds" "$ready_seconds" "$user" "$uid" "${drain#*: }"

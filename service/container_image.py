@@ -1,12 +1,13 @@
-"""The container image a Bento of this service builds: Debian's python:3.11-slim base, the
-serving packages of requirements/serving.txt, and the TensorFlow that suits the target, in the
-version range requirements/training.txt gives.
+"""The container image a Bento of this service builds: Debian's python:3.11-slim base and the
+serving packages of requirements/serving.txt (OpenVINO, the CPU runtime, among them); the GPU
+image adds `tensorflow[and-cuda]`, in the version range requirements/training.txt gives.
 
 pyproject.toml reads the same two files for the development install, so every pin has one source.
-The default image carries `tensorflow[and-cuda]` (CUDA and cuDNN as Python wheels) and runs on
-CPU, or on a GPU with `docker run --gpus all`; `MNIST_IMAGE=cpu bentoml build` makes the CPU-only
-image with `tensorflow-cpu`, a fraction of the size. The requirements files travel in the Bento
-(bentofile.yaml includes them), because BentoML reads this module again when the image serves.
+The default image runs on CPU with OpenVINO, or on a GPU with TensorFlow under
+`docker run --gpus all`; `MNIST_IMAGE=cpu bentoml build` makes the CPU-only image, which carries
+no TensorFlow at all (service/model_runtime.py imports a runtime only when it serves). The
+requirements files travel in the Bento (bentofile.yaml includes them), because BentoML reads this
+module again when the image serves.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from packaging.requirements import Requirement
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements"
 PYTHON_VERSION = "3.11"
 VARIANT_ENV = "MNIST_IMAGE"
-TENSORFLOW_FOR = {"gpu": "tensorflow[and-cuda]", "cpu": "tensorflow-cpu"}  # image variant -> distribution
+TENSORFLOW_FOR = {"gpu": ["tensorflow[and-cuda]"], "cpu": []}  # image variant -> its TensorFlow, if any
 
 
 def tensorflow_range() -> str:
@@ -36,8 +37,7 @@ def service_image() -> bentoml.images.Image:
     variant = os.environ.get(VARIANT_ENV, "gpu")
     if variant not in TENSORFLOW_FOR:
         raise ValueError(f"{VARIANT_ENV}={variant!r}: choose one of {', '.join(TENSORFLOW_FOR)}")
-    return (
-        bentoml.images.Image(python_version=PYTHON_VERSION, distro="debian")
-        .requirements_file(os.path.relpath(REQUIREMENTS / "serving.txt"))  # BentoML refuses absolute paths
-        .python_packages(TENSORFLOW_FOR[variant] + tensorflow_range())
+    image = bentoml.images.Image(python_version=PYTHON_VERSION, distro="debian").requirements_file(
+        os.path.relpath(REQUIREMENTS / "serving.txt")  # BentoML refuses absolute paths
     )
+    return image.python_packages(*(package + tensorflow_range() for package in TENSORFLOW_FOR[variant]))

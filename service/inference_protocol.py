@@ -50,12 +50,12 @@ class InferRequest:
     outputs: dict[str, bool]  # requested output -> sent as binary data
 
 
-def model_metadata(name: str, versions: list[str]) -> dict:
+def model_metadata(name: str, platform: str, versions: list[str]) -> dict:
     """What the model takes and gives, with -1 for the batch dimension."""
     return {
         "name": name,
         "versions": versions,
-        "platform": "tensorflow_savedmodel",
+        "platform": platform,
         "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, IMAGE_SIDE, IMAGE_SIDE]}],
         "outputs": [
             {"name": PROBABILITIES, "datatype": OUTPUTS[PROBABILITIES][0], "shape": [-1, NUM_CLASSES]},

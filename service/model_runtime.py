@@ -1,52 +1,81 @@
-"""The compiled inference path: the exported SavedModel, on the GPU when TensorFlow sees one.
+"""Which runtime serves a stored model: OpenVINO on CPUs, TensorFlow on GPUs.
 
-Keras's eager `model.predict` costs 18-55 ms a call on two cores; the SavedModel's traced
-function runs a batch of one in about 2 ms. Nothing here unpickles: a SavedModel is a graph and
-weights, loaded by TensorFlow's own reader.
+Each runtime's module is imported only when it serves: the CPU image carries OpenVINO and no
+TensorFlow (a fraction of its size), the GPU image both. `MNIST_RUNTIME` forces one;
+`MNIST_PRECISION=full` keeps OpenVINO from reduced precision.
 """
 
 from __future__ import annotations
 
-import contextlib
+import glob
+import importlib.util
+import logging
+import os
 from pathlib import Path
+from typing import Literal, Protocol
 
 import numpy as np
-import tensorflow as tf
 
 import model_contract as contract
 
-WARMUP_BATCH_SIZES = (1, 8, 64, 256)  # trace and time the shapes that traffic will bring
+Runtime = Literal["auto", "openvino", "tensorflow"]
+Precision = Literal["auto", "full"]
+WARMUP_BATCH_SIZES = (1, 8, 64, 256)  # prepare the shapes that traffic will bring
+PLATFORMS = {"openvino": "openvino_ir", "tensorflow": "tensorflow_savedmodel"}  # V2 metadata's "platform"
+logger = logging.getLogger("bentoml")
 
 
-def serving_device() -> str:
-    """'/GPU:0' when TensorFlow can use a GPU, else '/CPU:0'.
+class Classifier(Protocol):
+    runtime: str  # library and version, e.g. "openvino 2026.4.1"
+    precision: str  # "f32" or "bf16"
+    precision_check: dict | None  # how reduced precision answered its check, when it was tried
+    device: str
 
-    On a GPU, memory is taken as the model needs it rather than all of it up front (TensorFlow's
-    default), so that several workers, or other services, can share the card.
-    """
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        with contextlib.suppress(RuntimeError):  # already initialised in this process: keep its setting
-            tf.config.experimental.set_memory_growth(gpu, True)
-    return "/GPU:0" if gpus else "/CPU:0"
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray: ...
 
 
-class CompiledClassifier:
-    """Loads a stored model's SavedModel once and maps pixel batches to class probabilities."""
+class RuntimeUnavailable(RuntimeError):
+    """The runtime asked for (or the only one possible) cannot serve this model here."""
 
-    def __init__(self, model_path: str | Path) -> None:
-        self.device = serving_device()
-        with tf.device(self.device):
-            saved = tf.saved_model.load(str(Path(model_path) / contract.SAVED_MODEL_DIR))
-        self._saved = saved  # the loaded object owns the variables the function reads
-        self._serve = getattr(saved, contract.SERVING_ENDPOINT)
 
-    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) float32 pixels, 0-255 -> (N, 10) float32 probabilities."""
-        with tf.device(self.device):
-            return self._serve(tf.constant(pixels, dtype=tf.float32)).numpy()
+def gpu_visible() -> bool:
+    """Whether a CUDA device is visible to this process, without importing TensorFlow to ask."""
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1")
+    return not hidden and bool(glob.glob("/dev/nvidia[0-9]*"))
 
-    def warm_up(self) -> None:
-        """Run every warm-up batch size once, so the first real request is not the slow one."""
-        for size in WARMUP_BATCH_SIZES:
-            self.probabilities(np.zeros((size, *contract.INPUT_SHAPE), dtype=np.float32))
+
+def has_openvino_model(model_path: Path) -> bool:
+    return (model_path / contract.OPENVINO_DIR / contract.OPENVINO_MODEL_FILE).is_file()
+
+
+def chosen_runtime(model_path: Path, runtime: Runtime = "auto") -> str:
+    """'openvino' or 'tensorflow': TensorFlow where a GPU is visible or the model has no IR
+    (stored before this runtime existed), else OpenVINO; a forced runtime as it is."""
+    if runtime != "auto":
+        return runtime
+    return "tensorflow" if gpu_visible() or not has_openvino_model(model_path) else "openvino"
+
+
+def load_classifier(model_path: str | Path, runtime: Runtime = "auto", precision: Precision = "auto") -> Classifier:
+    """The stored model, loaded by its runtime and warmed up for every batch size traffic brings."""
+    path = Path(model_path)
+    name = chosen_runtime(path, runtime)
+    if importlib.util.find_spec(name) is None:
+        raise RuntimeUnavailable(f"the {name} runtime is not installed here; MNIST_RUNTIME chooses another")
+    if name == "openvino":
+        if not has_openvino_model(path):
+            raise RuntimeUnavailable(
+                f"{path} has no OpenVINO model ({contract.OPENVINO_DIR}/); it was stored before training "
+                "converted models: train again, or serve it with MNIST_RUNTIME=tensorflow"
+            )
+        from service.openvino_runtime import OpenVinoClassifier
+
+        classifier: Classifier = OpenVinoClassifier(path, allow_reduced=precision == "auto")
+    else:
+        from service.tensorflow_runtime import TensorFlowClassifier
+
+        classifier = TensorFlowClassifier(path)
+    for size in WARMUP_BATCH_SIZES:
+        classifier.probabilities(np.zeros((size, *contract.INPUT_SHAPE), dtype=np.float32))
+    logger.info("serving %s with %s, %s, on %s", path.name, classifier.runtime, classifier.precision, classifier.device)
+    return classifier

@@ -90,7 +90,7 @@ class BarePrefix:
 
 
 def open_inference_app(
-    model_name: str, versions: ServedVersions, max_images: int, draining: threading.Event
+    model_name: str, platform: str, versions: ServedVersions, max_images: int, draining: threading.Event
 ) -> Starlette:
     """The /v2 routes for the served model: its stable version, and a canary if there is one.
 
@@ -100,7 +100,7 @@ def open_inference_app(
     server = {"name": SERVER_NAME, "version": server_version(), "extensions": EXTENSIONS}
     roles = version_roles(versions)
     version_of = {role: version for version, role in roles.items()}
-    described = model_metadata(model_name, list(roles))
+    described = model_metadata(model_name, platform, list(roles))
 
     def unknown_model(request: Request) -> Response | None:
         name, asked_version = request.path_params["name"], request.path_params.get("version")

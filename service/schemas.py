@@ -58,7 +58,13 @@ class ModelInfo(BaseModel):
     architecture: str = Field(examples=["conv_batchnorm_dropout"])
     test_accuracy: float = Field(description="accuracy on the 10,000 MNIST test images")
     parameters: int
-    device: str = Field(description="where inference runs", examples=["/CPU:0", "/GPU:0"])
+    device: str = Field(description="where inference runs", examples=["CPU", "/GPU:0"])
+    runtime: str = Field(description="the library that runs the model, and its version", examples=["openvino 2026.4.1"])
+    precision: str = Field(description="the precision it computes in", examples=["bf16", "f32"])
+    precision_check: dict | None = Field(
+        description="how reduced precision answered the model's check batch beside f32 (None: not tried)",
+        examples=[{"images": 256, "digits_changed": 0, "max_probability_difference": 0.004, "tolerance": 0.03}],
+    )
     input_format: dict = Field(description="shape, dtype and range of one image")
     limits: dict = Field(description="request limits this server enforces")
     served: list[ServedModel] = Field(description="every version served: the stable one and a canary, if any")

@@ -35,7 +35,7 @@ from service.gc_tuning import freeze_long_lived_objects
 from service.invalid_input import InvalidInput
 from service.model_choice import canary_model_tag, served_model_tag
 from service.model_routing import CANARY, CANARY_BATCHED_ROUTE, STABLE, ServedVersions, chosen_role
-from service.model_runtime import CompiledClassifier
+from service.model_runtime import PLATFORMS, Classifier, chosen_runtime, load_classifier
 from service.open_inference import open_inference_app
 from service.pixel_arrays import read_npy
 from service.pixel_input import pixel_batch
@@ -72,8 +72,9 @@ def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
 SERVED = served_model_tag(settings)
 CANARY_SERVED = canary_model_tag(settings, SERVED)
 VERSIONS = ServedVersions(str(SERVED), CANARY_SERVED and str(CANARY_SERVED), settings.canary_percent)
+PLATFORM = PLATFORMS[chosen_runtime(Path(bentoml.models.get(SERVED).path), settings.runtime)]
 open_inference_routes = open_inference_app(
-    SERVED.name, VERSIONS, settings.max_images_per_request, graceful_http.DRAINING
+    SERVED.name, PLATFORM, VERSIONS, settings.max_images_per_request, graceful_http.DRAINING
 )
 
 
@@ -89,9 +90,11 @@ class MnistClassifier:
 
     def __init__(self) -> None:
         models = {STABLE: self.stored_model, CANARY: self.canary_model}
-        self.classifiers = {role: CompiledClassifier(model.path) for role, model in models.items() if model}
-        for classifier in self.classifiers.values():
-            classifier.warm_up()  # before the worker reports ready on /readyz
+        self.classifiers = {  # loaded and warmed up before the worker reports ready on /readyz
+            role: load_classifier(model.path, settings.runtime, settings.precision)
+            for role, model in models.items()
+            if model
+        }
         self._decoders: anyio.CapacityLimiter | None = None  # made on first use, inside the event loop
         freeze_long_lived_objects()  # keeps full garbage collections from stalling the event loop
 
@@ -115,7 +118,7 @@ class MnistClassifier:
         classifier = self.classifiers.get(CANARY, self.classifiers[STABLE])
         return to_predictions(classifier.probabilities(np.asarray(images, dtype=np.float32)))
 
-    def _classifier(self) -> CompiledClassifier:
+    def _classifier(self) -> Classifier:
         """The model `ModelRouting` chose for this request."""
         return self.classifiers.get(chosen_role(), self.classifiers[STABLE])
 
@@ -158,7 +161,7 @@ class MnistClassifier:
     async def _answer_files(
         self,
         files: list[Path],
-        classifier: CompiledClassifier,
+        classifier: Classifier,
         answer: Callable[[np.ndarray, list[Prediction]], Response],
     ) -> Response:
         """Prepare and classify the files, then `answer(pixels, predictions)`; bad files get the error.
@@ -189,7 +192,7 @@ class MnistClassifier:
 
     @bentoml.api
     def model_info(self) -> ModelInfo:
-        """Which model serves, its test accuracy, the input it expects, and the device it runs on."""
+        """Which model serves, its test accuracy, the input it expects, and the runtime it runs on."""
         stored = self.stored_model
         metadata = stored.info.metadata
         return ModelInfo(
@@ -200,6 +203,9 @@ class MnistClassifier:
             test_accuracy=metadata.get(contract.META_TEST_ACCURACY, float("nan")),
             parameters=metadata.get(contract.META_PARAMETERS, 0),
             device=self.classifiers[STABLE].device,
+            runtime=self.classifiers[STABLE].runtime,
+            precision=self.classifiers[STABLE].precision,
+            precision_check=self.classifiers[STABLE].precision_check,
             served=[
                 ServedModel(tag=VERSIONS.tag_of(role), role=role, share_percent=share)
                 for role, share in ((STABLE, 100 - VERSIONS.canary_percent), (CANARY, VERSIONS.canary_percent))

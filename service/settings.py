@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from model_contract import DEFAULT_MODEL_TAG
+from service.model_runtime import Precision, Runtime
 
 MEBIBYTE = 1 << 20
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000  # a 48-megapixel phone photo is over it: 413, scale it down
@@ -58,4 +59,12 @@ class ServiceSettings(BaseSettings):
         ge=10,
         description="longest a /predict request waits in the batching queue before it is refused with 503",
     )
-    workers: int = Field(1, ge=1, description="server processes; one uses all cores through TensorFlow")
+    workers: int = Field(1, ge=1, description="server processes; one uses all cores through its runtime")
+    runtime: Runtime = Field(
+        "auto",
+        description="'auto': TensorFlow where a GPU is visible, else OpenVINO; or force 'openvino' or 'tensorflow'",
+    )
+    precision: Precision = Field(
+        "auto",
+        description="'auto': bf16 on CPUs that compute it natively, once it passes its check; 'full': f32 always",
+    )

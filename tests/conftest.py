@@ -132,7 +132,8 @@ def save_tiny_model(seed: int) -> str:
         contract.META_PARAMETERS: int(model.count_params()),
         contract.META_INPUT_FORMAT: {"shape": list(contract.INPUT_SHAPE), "dtype": contract.INPUT_DTYPE},
     }
-    return str(save_to_store(model, metadata, report_folder=None).tag)
+    check_images = np.random.default_rng(seed).integers(0, 256, (contract.CHECK_BATCH_IMAGES, *contract.INPUT_SHAPE))
+    return str(save_to_store(model, metadata, check_images, report_folder=None).tag)
 
 
 def draw_digit_like(rng: np.random.Generator) -> np.ndarray:
@@ -182,9 +183,9 @@ def reference(tiny_model: str):
     """The same stored model, run in-process: what every HTTP answer must agree with."""
     import bentoml
 
-    from service.model_runtime import CompiledClassifier
+    from service.model_runtime import load_classifier
 
-    return CompiledClassifier(bentoml.models.get(tiny_model).path)
+    return load_classifier(bentoml.models.get(tiny_model).path)
 
 
 def model_calls(server: str) -> float:

@@ -83,12 +83,12 @@ def npy(images: np.ndarray) -> bytes:
 
 @pytest.mark.integration
 def test_each_version_answers_with_its_own_model(canary_server, digit_images) -> None:
-    from service.model_runtime import CompiledClassifier
+    from service.model_runtime import load_classifier
 
     url, stable, canary = canary_server
     images = digit_images[:8]
     for asked, tag in [("stable", stable), ("canary", canary)]:
-        expected = CompiledClassifier(bentoml.models.get(tag).path).probabilities(images.astype(np.float32))
+        expected = load_classifier(bentoml.models.get(tag).path).probabilities(images.astype(np.float32))
         for route, files in [("/predict", None), ("/predict_npy", "array")]:
             if files is None:
                 response = predict(url, images, **{"X-Model-Version": asked})

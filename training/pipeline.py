@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import model_contract as contract
 from training.data import Mnist, load_mnist
 from training.recipes import TrainConfig
 
@@ -38,7 +39,7 @@ def run_training(config: TrainConfig, data: Mnist | None = None) -> dict:
         f"{result.seconds:.0f} s; report in {folder}/"
     )
     if config.save:
-        stored = save_to_store(result.model, metadata, folder)
+        stored = save_to_store(result.model, metadata, data.x_test[: contract.CHECK_BATCH_IMAGES], folder)
         summary["model_tag"] = str(stored.tag)
         write_summary(summary, folder)
         print(f"saved to the BentoML model store as {stored.tag}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import bentoml
 import keras
 import numpy as np
+import openvino as ov
 import tensorflow as tf
 
 import model_contract as contract
@@ -25,6 +26,7 @@ def library_versions() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
         "bentoml": bentoml.__version__,
+        "openvino": ov.__version__,
     }
 
 
@@ -57,14 +59,23 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
     }
 
 
-def save_to_store(model: keras.Model, metadata: dict, report_folder: Path | None) -> bentoml.Model:
-    """Write the SavedModel (what serving loads), the .keras file and the report as a new version."""
+def save_to_store(
+    model: keras.Model, metadata: dict, check_images: np.ndarray, report_folder: Path | None
+) -> bentoml.Model:
+    """Write a new version: what serving loads (the SavedModel for GPUs, its OpenVINO conversion for
+    CPUs, and the fixed images reduced precision must answer as full precision does), the .keras
+    file, and the report."""
     with bentoml.models.create(
         contract.MODEL_NAME,
         labels={"architecture": metadata[contract.META_ARCHITECTURE]},
         metadata=metadata,
     ) as stored:
-        model.export(stored.path_of(contract.SAVED_MODEL_DIR), format="tf_saved_model", verbose=False)
+        saved_model = stored.path_of(contract.SAVED_MODEL_DIR)
+        model.export(saved_model, format="tf_saved_model", verbose=False)
+        converted = ov.convert_model(saved_model)
+        openvino_model = Path(stored.path_of(contract.OPENVINO_DIR)) / contract.OPENVINO_MODEL_FILE
+        ov.save_model(converted, openvino_model, compress_to_fp16=False)  # the weights as trained
+        np.save(stored.path_of(contract.CHECK_BATCH_FILE), check_images.astype(np.uint8), allow_pickle=False)
         model.save(stored.path_of(contract.KERAS_FILE))
         if report_folder is not None:
             shutil.copytree(report_folder, stored.path_of(contract.REPORT_DIR))
