@@ -4,6 +4,7 @@ start the service the same way. Loopback only: load never leaves the machine."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -60,11 +61,18 @@ def serving(
         wait_ready(url, process, ready_path)
         yield url, process.pid
     finally:
+        try:
+            family = psutil.Process(process.pid).children(recursive=True)
+        except psutil.Error:  # it already exited
+            family = []
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        for leftover in family:  # what the server started and did not stop (Ray's daemons do outlive it)
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
         if log:
             output.close()
 

@@ -11,33 +11,19 @@ p95 above --max-p95-ms makes locust exit non-zero.
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import uuid
 
-import numpy as np
 from locust import FastHttpUser, constant, constant_throughput, events, task
 from locust.env import Environment
 
-from loadtest.payloads import Payloads, build_payloads, load_digits
+from loadtest.answer_checks import Traffic, check_answers, check_v2_answers
+from loadtest.payloads import build_payloads, load_digits
 from service.settings import ServiceSettings
 
-MIN_ANSWERS_BEFORE_JUDGING = 100  # the wrong-answer rate means little before this many answers
 BATCH_SIZES = (8, 32, 64)
 NPY_BATCH = 64
 V2_INFER = f"/v2/models/{ServiceSettings().model_tag.split(':')[0]}/infer"
-
-
-class Traffic:
-    """Payloads and the running tally of answers, shared by all users of this process."""
-
-    payloads: Payloads | None = None
-    environment: Environment | None = None
-    stopping = False
-    check_digits = True
-    max_wrong_rate = 0.05
-    answers = 0
-    wrong = 0
 
 
 @events.init_command_line_parser.add_listener
@@ -88,55 +74,6 @@ def judge(environment: Environment, **_) -> None:
         environment.process_exit_code = 1
     else:
         print(f"PASS: {total.num_requests} requests, no failures, p95 {p95:.0f} ms")
-
-
-def check_answers(response, labels) -> None:
-    """Mark the response failed unless it holds one well-formed answer per image, mostly right."""
-    if response.status_code != 200:
-        response.failure(f"status {response.status_code}: {response.text[:200]}")
-        return
-    try:
-        answers = json.loads(response.content)
-        answers = [answers] if isinstance(answers, dict) else answers
-        digits = [int(a["digit"]) for a in answers]
-        well_formed = all(len(a["probabilities"]) == 10 for a in answers)
-    except (ValueError, KeyError, TypeError) as error:
-        response.failure(f"malformed answer: {error}")
-        return
-    judge_digits(response, digits if well_formed else [], labels)
-
-
-def check_v2_answers(response, labels) -> None:
-    """The same for an Open Inference Protocol response with binary outputs."""
-    if response.status_code != 200:
-        response.failure(f"status {response.status_code}: {response.text[:200]}")
-        return
-    try:
-        header_length = int(response.headers["Inference-Header-Content-Length"])
-        outputs = json.loads(response.content[:header_length])["outputs"]
-        sizes = [output["parameters"]["binary_data_size"] for output in outputs]
-        names = [output["name"] for output in outputs]
-        offset = header_length + sum(sizes[: names.index("digit")])
-        digits = np.frombuffer(response.content, dtype="<i8", count=len(labels), offset=offset).tolist()
-    except (ValueError, KeyError, TypeError) as error:
-        response.failure(f"malformed answer: {error}")
-        return
-    judge_digits(response, digits, labels)
-
-
-def judge_digits(response, digits: list[int], labels) -> None:
-    """Fail a response without one digit per image, or once too many digits are wrong."""
-    if len(digits) != len(labels):
-        response.failure(f"expected {len(labels)} well-formed answers, got {len(digits)}")
-        return
-    if Traffic.check_digits:
-        Traffic.answers += len(digits)
-        Traffic.wrong += sum(d != int(label) for d, label in zip(digits, labels, strict=True))
-        rate = Traffic.wrong / Traffic.answers
-        if Traffic.answers >= MIN_ANSWERS_BEFORE_JUDGING and rate > Traffic.max_wrong_rate:
-            response.failure(f"wrong-answer rate {rate:.1%} above {Traffic.max_wrong_rate:.1%}")
-            return
-    response.success()
 
 
 def multipart(field: str, filename: str, content: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
@@ -203,6 +140,25 @@ class DigitUser(FastHttpUser):
             "/predict", data=body, headers=headers, catch_response=True, name=f"/predict [{size}]"
         ) as r:
             check_answers(r, labels)
+
+    def send_npy_body(self, size: int) -> None:
+        """The .npy file as the whole body: the compact form of peers whose native input is bytes."""
+        index = self._next(len(Traffic.payloads.batch_npy[size]))
+        headers = {"Content-Type": "application/octet-stream"}
+        body = Traffic.payloads.batch_npy[size][index]
+        with self.client.post(
+            "/predict_npy", data=body, headers=headers, catch_response=True, name=f"/predict_npy [body, {size}]"
+        ) as r:
+            check_answers(r, Traffic.payloads.batch_labels[size][index])
+
+    def send_v2_json(self, size: int) -> None:
+        index = self._next(len(Traffic.payloads.v2_json[size]))
+        headers = {"Content-Type": "application/json"}
+        body = Traffic.payloads.v2_json[size][index]
+        with self.client.post(
+            V2_INFER, data=body, headers=headers, catch_response=True, name=f"{V2_INFER} [JSON, {size}]"
+        ) as r:
+            check_v2_answers(r, Traffic.payloads.batch_labels[size][index])
 
     def send_v2_binary(self, size: int) -> None:
         index = self._next(len(Traffic.payloads.v2_binary[size]))
@@ -278,6 +234,24 @@ class V2BinaryBatchUser(FixedFormUser):
     """Batches of 64 per Open Inference Protocol request, tensors as binary data."""
 
     send, images = "send_v2_binary", NPY_BATCH
+
+
+class NpyBodyBatchUser(FixedFormUser):
+    """Batches of 64 as a .npy request body to /predict_npy (peers whose native input is bytes)."""
+
+    send, images = "send_npy_body", NPY_BATCH
+
+
+class V2JsonUser(FixedFormUser):
+    """One image per Open Inference Protocol request, all JSON."""
+
+    send, images = "send_v2_json", 1
+
+
+class V2JsonBatchUser(FixedFormUser):
+    """Batches of 64 per Open Inference Protocol request, all JSON."""
+
+    send, images = "send_v2_json", NPY_BATCH
 
 
 class MixedUser(DigitUser):

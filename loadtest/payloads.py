@@ -23,12 +23,21 @@ class Payloads:
     batch_npy: dict[int, list[bytes]]  # batch size -> .npy files
     batch_labels: dict[int, list[np.ndarray]]
     v2_binary: dict[int, list[tuple[bytes, int]]]  # batch size -> Open Inference Protocol bodies, JSON header length
+    v2_json: dict[int, list[bytes]]  # batch size -> Open Inference Protocol bodies, all JSON
+
+
+def v2_tensor(images: np.ndarray) -> dict:
+    return {"name": "images", "shape": list(images.shape), "datatype": "UINT8"}
+
+
+def v2_json_body(images: np.ndarray) -> bytes:
+    """An Open Inference Protocol request with the pixels in JSON: the form every V2 server speaks."""
+    return json.dumps({"inputs": [v2_tensor(images) | {"data": images.ravel().tolist()}]}).encode()
 
 
 def v2_binary_body(images: np.ndarray) -> tuple[bytes, int]:
     """An Open Inference Protocol request with the pixels as binary data (UINT8), outputs asked as binary."""
-    tensor = {"name": "images", "shape": list(images.shape), "datatype": "UINT8"}
-    tensor["parameters"] = {"binary_data_size": images.nbytes}
+    tensor = v2_tensor(images) | {"parameters": {"binary_data_size": images.nbytes}}
     header = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode()
     return header + np.ascontiguousarray(images, dtype=np.uint8).tobytes(), len(header)
 
@@ -63,4 +72,5 @@ def build_payloads(images: np.ndarray, labels: np.ndarray, batch_sizes: tuple[in
         batch_npy={n: [npy(images[s]) for s in batches(n)] for n in batch_sizes},
         batch_labels={n: [labels[s] for s in batches(n)] for n in batch_sizes},
         v2_binary={n: [v2_binary_body(images[s]) for s in batches(n)] for n in batch_sizes},
+        v2_json={n: [v2_json_body(images[s]) for s in batches(n)] for n in batch_sizes},
     )

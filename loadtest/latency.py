@@ -1,0 +1,80 @@
+"""Low-concurrency latency: one client, one image per request, ours beside BentoML's no-op endpoint.
+
+    python -m loadtest.latency [--seconds 10]
+
+Locust reports whole milliseconds, too coarse where both answers take one or two; this sends the
+same pre-encoded /predict request on one keep-alive connection (`loadtest.raw_http`) and times
+each answer to the microsecond. Also times each of ours with adaptive batching off, which shows
+what the batching queue costs a lone request. Writes results/latency.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from loadtest.benchmark import OURS_SERVER, TARGETS
+from loadtest.payloads import build_payloads, load_digits
+from loadtest.raw_http import ANSWERED, closed_loop, encode_request
+from local_servers import serving
+from results_output import machine_description, write_markdown
+
+SERVERS = {
+    "no-op BentoML endpoint": TARGETS["no-op BentoML endpoint"].server,
+    "ours, adaptive batching": OURS_SERVER,
+    "ours, batching off": TARGETS["ours, batching off"].server,
+}
+
+
+async def one_client(url: str, request: bytes, seconds: float) -> list[float]:
+    """Milliseconds of each answered request, one client, for `seconds` (after a second of warm-up)."""
+    address = urlsplit(url)
+    stop = asyncio.Event()
+    for warm_up in (True, False):
+        asyncio.get_running_loop().call_later(1.0 if warm_up else seconds, stop.set)
+        outcomes = await closed_loop(address.hostname, address.port, request, 1, stop)
+        stop.clear()
+    return [outcome.seconds * 1000 for outcome in outcomes if outcome.kind == ANSWERED and outcome.status == 200]
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--seconds", type=float, default=10, help="per server (10)")
+    cli.add_argument("--results", default="results", help="output folder (results)")
+    args = cli.parse_args()
+    body = build_payloads(*load_digits(count=8), batch_sizes=(1,)).single_json[0]
+    request = encode_request("POST", "/predict", body)
+    rows = {}
+    for name, server in SERVERS.items():
+        with serving(*server, log=Path(args.results) / "server.log") as (url, _):
+            times = asyncio.run(one_client(url, request, args.seconds))
+        rows[name] = (
+            len(times),
+            statistics.median(times),
+            float(np.percentile(times, 90)),
+            float(np.percentile(times, 99)),
+        )
+        print(f"{name}: {rows[name][0]} answers, p50 {rows[name][1]:.2f} ms", flush=True)
+    noop = rows["no-op BentoML endpoint"][1]
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}; one client, one keep-alive connection, "
+        f"one 28x28 image per /predict request as JSON, {args.seconds:.0f} s per server after 1 s of warm-up.",
+        "",
+        "| server | answers | p50 ms | p90 ms | p99 ms | p50 vs the no-op endpoint |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {name} | {count:,} | {p50:.2f} | {p90:.2f} | {p99:.2f} | {p50 / noop:.2f}x |"
+        for name, (count, p50, p90, p99) in rows.items()
+    ]
+    write_markdown(lines, Path(args.results) / "latency.md")
+
+
+if __name__ == "__main__":
+    main()
