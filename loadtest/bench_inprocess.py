@@ -101,7 +101,7 @@ def main() -> None:
 
     fastest = next(iter(results.values()))
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}; OpenVINO {ov.__version__}, "
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}; OpenVINO {ov.__version__.split('-')[0]}, "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}; model {stored.tag}.",
         "",
         f"| path | batch 1 median ms | batch 1 p99 ms | batch {THROUGHPUT_BATCH} images/s | test accuracy | "
