@@ -12,6 +12,7 @@ per request. Writes results/benchmark.md, results/benchmark.json and results/ben
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -20,8 +21,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bentoml
-import keras
-import tensorflow as tf
 
 from loadtest.locust_runner import require_digits, run_locust
 from local_servers import bentoml_command, serving, uvicorn_command
@@ -146,7 +145,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     header = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores; Python "
-        f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, BentoML "
+        f"{platform.python_version()}, OpenVINO {importlib.metadata.version('openvino')}, BentoML "
         f"{bentoml.__version__}; {args.seconds} s per point; load from locust (FastHttpUser) on the same machine.",
         "",
         "| target | clients | requests/s | images/s | p50 ms | p95 ms | p99 ms | failures | locust CPU (cores) |",

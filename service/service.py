@@ -94,7 +94,12 @@ open_inference_routes = open_inference_app(
 
 @bentoml.asgi_app(open_inference_routes, path=open_inference.PATH)
 @bentoml.asgi_app(draw_page.app, path=draw_page.PATH)
-@bentoml.service(workers=settings.workers, traffic={"timeout": 60}, image=service_image())
+@bentoml.service(
+    workers=settings.workers,
+    traffic={"timeout": 60},
+    logging={"access": {"enabled": settings.access_log}},
+    image=service_image(),
+)
 class MnistClassifier:
     """Recognises handwritten digits with the model that `python -m training` stored."""
 

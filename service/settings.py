@@ -60,6 +60,7 @@ class ServiceSettings(BaseSettings):
         description="longest a /predict request waits in the batching queue before it is refused with 503",
     )
     workers: int = Field(1, ge=1, description="server processes; one uses all cores through its runtime")
+    access_log: bool = Field(True, description="BentoML's log line per request")
     runtime: Runtime = Field(
         "auto",
         description="'auto': TensorFlow where a GPU is visible, else OpenVINO; or force 'openvino' or 'tensorflow'",

@@ -14,12 +14,23 @@ import pytest
 
 from local_servers import PROJECT_ROOT
 
-SOURCE_FOLDERS = ("service", "training", "loadtest", "tests")
+SOURCE_FOLDERS = ("service", "training", "loadtest", "loadtest/peers", "tests")
 MAX_MODULE_LINES = 300
 MACHINE_LEARNING = ("tensorflow", "keras")
 
 
-@pytest.mark.parametrize("module", ["loadtest.run", "loadtest.burst", "loadtest.locustfile", "results_output"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "loadtest.run",
+        "loadtest.burst",
+        "loadtest.locustfile",
+        "loadtest.benchmark",
+        "loadtest.latency",
+        "loadtest.peers.__main__",
+        "results_output",
+    ],
+)
 def test_http_load_tools_import_no_tensorflow(module: str) -> None:
     probe = f"import sys, {module}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(MACHINE_LEARNING)}))"
     loaded = subprocess.run(
