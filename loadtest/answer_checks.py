@@ -7,11 +7,14 @@ peer framework's, has its one checker here.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-from locust.env import Environment
 
-from loadtest.payloads import Payloads
+if TYPE_CHECKING:  # importing locust outside its own process monkey-patches the standard library
+    from locust.env import Environment
+
+    from loadtest.payloads import Payloads
 
 MIN_ANSWERS_BEFORE_JUDGING = 100  # the wrong-answer rate means little before this many answers
 

@@ -19,7 +19,7 @@ def test_payloads_are_encoded_once_with_their_labels(mnist) -> None:
     assert len(payloads.batch_npy[32]) == 2 and payloads.batch_labels[8][1].tolist() == labels[8:16].tolist()
 
 
-@pytest.mark.parametrize("user_class", ["MixedUser", "NpyBatchUser"])
+@pytest.mark.parametrize("user_class", ["MixedUser", "NpyBatchUser", "V2JsonUser", "V2JsonBatchUser"])
 def test_locust_users_run_clean(server: str, mnist, user_class: str, tmp_path: Path) -> None:
     """The locustfile's payloads are real MNIST digits: without MNIST this skips."""
     # the test server's model has random weights: answers are checked for form, not for the digit
