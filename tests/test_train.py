@@ -80,3 +80,20 @@ def test_sweep_step_rates_drop_after_the_given_epoch() -> None:
     assert step_rates(10, 9, 1e-3, 1e-4) == (1e-3,) * 9 + (1e-4,)
     assert step_rates(10, 10, 1e-3, 1e-4) == (1e-3,) * 10
     assert step_rates(3, 0, 1e-3, 1e-4) == (1e-4,) * 3
+
+
+def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
+    from argparse import Namespace
+
+    from training.recipes import RECIPES
+    from training.sweep import cosine_grid
+
+    grid = list(cosine_grid(RECIPES["quick"], Namespace(epochs=[5, 6], batch_sizes=[128, 256], rates=[3e-3])))
+    assert [(c.epochs, c.batch_size, c.learning_rates) for _, c in grid] == [
+        (5, 128, (3e-3,)),
+        (5, 256, (3e-3,)),
+        (6, 128, (3e-3,)),
+        (6, 256, (3e-3,)),
+    ]
+    assert all(c.schedule == "cosine" and c.shift_pixels == RECIPES["quick"].shift_pixels for _, c in grid)
+    assert grid[0][0] == "5 epochs, batch 128, peak 0.003"
