@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-long reproduce bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
+.PHONY: serve test train train-quick train-long reproduce reproduce-recipes bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
         lint bento container-test rolling-update-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 serve: $(VENV)/.installed
-	$(PY) -m training --if-missing
+	$(PY) -m training --if-missing --recipe quick
 	$(VENV)/bin/bentoml serve --host 0.0.0.0 --port $(PORT)
 
 test: $(VENV)/.installed
@@ -31,11 +31,17 @@ test: $(VENV)/.installed
 train: $(VENV)/.installed  ## the tutorial's final net and two-epoch recipe
 	$(PY) -m training
 
+train-quick: $(VENV)/.installed  ## same net, about three minutes: what `make serve` trains
+	$(PY) -m training --recipe quick
+
 train-long: $(VENV)/.installed  ## same net, longer recipe: as high as it goes
 	$(PY) -m training --recipe long
 
 reproduce: $(VENV)/.installed  ## all five tutorial models, table in results/reproduction.md
 	$(PY) -m training.reproduce --seeds 42 1 2
+
+reproduce-recipes: $(VENV)/.installed  ## the quick recipe over three seeds, results/recipes_quick.md (RECIPES="quick long")
+	$(PY) -m training.reproduce --recipes $(or $(RECIPES),quick) --seeds 42 1 2
 
 bench-augment: $(VENV)/.installed
 	$(PY) -m training.bench_augment
@@ -65,7 +71,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 bento: $(VENV)/.installed
-	$(PY) -m training --if-missing
+	$(PY) -m training --if-missing --recipe quick
 	$(VENV)/bin/bentoml build
 
 rolling-update-test: $(VENV)/.installed  ## version A replaced by B behind HAProxy under load (needs docker, haproxy)

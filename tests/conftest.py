@@ -85,14 +85,14 @@ def trained_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 @pytest.fixture(scope="session")
 def drawing_model(mnist, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The net `make serve` trains (the tutorial's recipe, two epochs on all 60,000 images); its tag.
+    """The net `make serve` trains (the quick recipe on all 60,000 images); its tag.
 
-    The page's test draws digits for the model users get: about two minutes on two cores.
+    The page's test draws digits for the model users get: about three minutes on two cores.
     """
     from training.pipeline import run_training
     from training.recipes import recipe_for
 
-    config = recipe_for("conv_batchnorm_dropout", seed=0, verbose=0, output=str(tmp_path_factory.mktemp("runs")))
+    config = recipe_for("quick", seed=0, verbose=0, output=str(tmp_path_factory.mktemp("runs")))
     return run_training(config, mnist)["model_tag"]
 
 
