@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass
@@ -24,7 +23,7 @@ import bentoml
 
 from loadtest.locust_runner import require_digits, run_locust
 from local_servers import bentoml_command, serving, uvicorn_command
-from results_output import pyplot, save_figure, write_markdown
+from results_output import machine_description, pyplot, save_figure, write_markdown
 
 CONCURRENCY = (1, 8, 32, 64)
 BATCH = 64  # images per request in the batch rows
@@ -144,7 +143,7 @@ def main() -> None:
     folder = Path(args.results)
     folder.mkdir(parents=True, exist_ok=True)
     header = [
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores; Python "
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}; Python "
         f"{platform.python_version()}, OpenVINO {importlib.metadata.version('openvino')}, BentoML "
         f"{bentoml.__version__}; {args.seconds} s per point; load from locust (FastHttpUser) on the same machine.",
         "",

@@ -23,6 +23,8 @@ from service.settings import ServiceSettings
 
 BATCH_SIZES = (8, 32, 64)
 NPY_BATCH = 64
+JSON = {"Content-Type": "application/json"}
+OCTETS = {"Content-Type": "application/octet-stream"}
 V2_INFER = f"/v2/models/{ServiceSettings().model_tag.split(':')[0]}/infer"
 
 
@@ -108,12 +110,15 @@ class DigitUser(FastHttpUser):
     def _next(self, count: int) -> int:
         return next(self.cursor) % count
 
+    def _send(self, path: str, name: str, body: bytes, headers: dict[str, str], labels, check=check_answers) -> None:
+        """Post one pre-encoded body and judge its answer against the labels of its images."""
+        with self.client.post(path, data=body, headers=headers, catch_response=True, name=name) as response:
+            check(response, labels)
+
     def send_single_array(self) -> None:
         index = self._next(len(Traffic.payloads.single_json))
         body, label = Traffic.payloads.single_json[index], Traffic.payloads.labels[index]
-        headers = {"Content-Type": "application/json"}
-        with self.client.post("/predict", data=body, headers=headers, catch_response=True, name="/predict [1]") as r:
-            check_answers(r, [label])
+        self._send("/predict", "/predict [1]", body, JSON, [label])
 
     def send_small_batch(self) -> None:
         self.send_json_batch(random.choice(BATCH_SIZES))
@@ -121,53 +126,37 @@ class DigitUser(FastHttpUser):
     def send_png(self) -> None:
         index = self._next(len(self.png_bodies))
         body, headers = self.png_bodies[index]
-        with self.client.post("/predict_image", data=body, headers=headers, catch_response=True) as r:
-            check_answers(r, [Traffic.payloads.labels[index]])
+        self._send("/predict_image", "/predict_image", body, headers, [Traffic.payloads.labels[index]])
 
     def send_npy(self, size: int = NPY_BATCH) -> None:
         index = self._next(len(self.npy_bodies[size]))
         body, headers = self.npy_bodies[size][index]
-        with self.client.post(
-            "/predict_npy", data=body, headers=headers, catch_response=True, name=f"/predict_npy [{size}]"
-        ) as r:
-            check_answers(r, Traffic.payloads.batch_labels[size][index])
+        self._send("/predict_npy", f"/predict_npy [{size}]", body, headers, Traffic.payloads.batch_labels[size][index])
 
     def send_json_batch(self, size: int) -> None:
         index = self._next(len(Traffic.payloads.batch_json[size]))
         body, labels = Traffic.payloads.batch_json[size][index], Traffic.payloads.batch_labels[size][index]
-        headers = {"Content-Type": "application/json"}
-        with self.client.post(
-            "/predict", data=body, headers=headers, catch_response=True, name=f"/predict [{size}]"
-        ) as r:
-            check_answers(r, labels)
+        self._send("/predict", f"/predict [{size}]", body, JSON, labels)
 
     def send_npy_body(self, size: int) -> None:
         """The .npy file as the whole body: the compact form of peers whose native input is bytes."""
         index = self._next(len(Traffic.payloads.batch_npy[size]))
-        headers = {"Content-Type": "application/octet-stream"}
-        body = Traffic.payloads.batch_npy[size][index]
-        with self.client.post(
-            "/predict_npy", data=body, headers=headers, catch_response=True, name=f"/predict_npy [body, {size}]"
-        ) as r:
-            check_answers(r, Traffic.payloads.batch_labels[size][index])
+        body, labels = Traffic.payloads.batch_npy[size][index], Traffic.payloads.batch_labels[size][index]
+        self._send("/predict_npy", f"/predict_npy [body, {size}]", body, OCTETS, labels)
 
     def send_v2_json(self, size: int) -> None:
         index = self._next(len(Traffic.payloads.v2_json[size]))
-        headers = {"Content-Type": "application/json"}
-        body = Traffic.payloads.v2_json[size][index]
-        with self.client.post(
-            V2_INFER, data=body, headers=headers, catch_response=True, name=f"{V2_INFER} [JSON, {size}]"
-        ) as r:
-            check_v2_answers(r, Traffic.payloads.batch_labels[size][index])
+        body, labels = Traffic.payloads.v2_json[size][index], Traffic.payloads.batch_labels[size][index]
+        self._send(V2_INFER, f"{V2_INFER} [JSON, {size}]", body, JSON, labels, check_v2_answers)
 
     def send_v2_binary(self, size: int) -> None:
         index = self._next(len(Traffic.payloads.v2_binary[size]))
-        body, header_length = Traffic.payloads.v2_binary[size][index]
-        headers = {"Inference-Header-Content-Length": str(header_length), "Content-Type": "application/octet-stream"}
-        with self.client.post(
-            V2_INFER, data=body, headers=headers, catch_response=True, name=f"{V2_INFER} [binary, {size}]"
-        ) as r:
-            check_v2_answers(r, Traffic.payloads.batch_labels[size][index])
+        (body, header_length), labels = (
+            Traffic.payloads.v2_binary[size][index],
+            Traffic.payloads.batch_labels[size][index],
+        )
+        headers = {**OCTETS, "Inference-Header-Content-Length": str(header_length)}
+        self._send(V2_INFER, f"{V2_INFER} [binary, {size}]", body, headers, labels, check_v2_answers)
 
 
 class SingleArrayUser(DigitUser):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import time
@@ -49,7 +48,7 @@ def recipe_text(name: str, config: TrainConfig) -> str:
 
 
 def main() -> None:
-    from results_output import write_markdown
+    from results_output import machine_description, write_markdown
     from training.data import load_mnist
     from training.pipeline import run_training
 
@@ -87,7 +86,7 @@ def main() -> None:
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = f"{machine_description()}, Python {platform.python_version()}"
     stamp = time.strftime("%Y-%m-%d")
     lines = [
         f"Measured {stamp} on {machine}, seeds {' '.join(map(str, args.seeds))}: "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import bentoml
 
-from loadtest.benchmark import BATCH, CONCURRENCY, OURS, Target, format_row, measure
+from loadtest.benchmark import BATCH, CONCURRENCY, OURS, TARGETS, Target, format_row, measure
 from loadtest.locust_runner import require_digits
 from loadtest.peers import shared
 from loadtest.peers.environments import PeerEnvironment
@@ -98,9 +98,7 @@ def peer_targets(model_path: str, only: set[str]) -> dict[str, Target]:
 def our_targets(tag: str) -> dict[str, Target]:
     ours = (bentoml_command(), "/readyz", {**OURS, "MNIST_MODEL_TAG": tag})
     return {
-        "no-op BentoML endpoint": Target(
-            (bentoml_command("loadtest.noop_service:NoOp"), "/readyz", {}), "SingleArrayUser", 1, ("--no-check-digits",)
-        ),
+        "no-op BentoML endpoint": TARGETS["no-op BentoML endpoint"],
         "ours (BentoML)": Target(ours, "SingleArrayUser"),
         "ours (BentoML), V2 JSON": Target(ours, "V2JsonUser"),
         f"ours (BentoML), compact (.npy), {BATCH} per request": Target(
