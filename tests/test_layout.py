@@ -26,6 +26,7 @@ MACHINE_LEARNING = ("tensorflow", "keras")
         "loadtest.burst",
         "loadtest.locustfile",
         "loadtest.benchmark",
+        "loadtest.bench_inprocess",
         "loadtest.latency",
         "loadtest.peers.__main__",
         "results_output",
