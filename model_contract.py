@@ -43,3 +43,15 @@ META_TRAINING_SECONDS = "training_seconds"
 META_DATA_SHA256 = "data_sha256"
 META_LIBRARY_VERSIONS = "library_versions"
 META_INPUT_FORMAT = "input_format"
+# {"temperature", "unsure_below", "held_out_images", "test_ece_before", "test_ece_after",
+#  "test_digits_flagged", "non_digits_flagged"}: written when the recipe held images out.
+META_CALIBRATION = "calibration"
+META_UNSURE_BELOW = "unsure_below"  # answers less confident than this are flagged as not sure
+# For models stored without a calibration (the tutorial's recipes, older versions): flag an answer
+# when no digit has even half the probability.
+UNCALIBRATED_UNSURE_BELOW = 0.5
+
+
+def unsure_below(metadata: dict) -> float:
+    """The confidence below which this stored model's answers are flagged as not sure."""
+    return float(metadata.get(META_UNSURE_BELOW, UNCALIBRATED_UNSURE_BELOW))

@@ -10,7 +10,6 @@ for OpenVINO in bf16 and f32, TensorFlow's SavedModel, Keras's `model.predict` a
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -20,9 +19,9 @@ import bentoml
 import numpy as np
 
 import model_contract as contract
+from loadtest.measuring_cli import measuring_cli
 from results_output import machine_description, write_markdown
 from service.model_runtime import load_classifier
-from service.settings import ServiceSettings
 from training.data import load_mnist
 
 LATENCY_CALLS = 1000
@@ -69,10 +68,7 @@ def serving_paths(model_path: str) -> dict[str, Callable[[np.ndarray], np.ndarra
 
 
 def main() -> None:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--tag", default=ServiceSettings().model_tag, help="stored model ($MNIST_MODEL_TAG)")
-    cli.add_argument("--data", help="mnist.npz ($MNIST_DATA, else download)")
-    cli.add_argument("--results", default="results", help="output folder (results)")
+    cli = measuring_cli(__doc__.splitlines()[0])
     args = cli.parse_args()
     # here, not at the top: loadtest.benchmark imports this module's timing and must not load TensorFlow
     import keras

@@ -11,7 +11,6 @@ rendering beside the accuracy on the original arrays, and writes results/image_a
 
 from __future__ import annotations
 
-import argparse
 import io
 import time
 from collections.abc import Callable
@@ -21,11 +20,12 @@ import bentoml
 import numpy as np
 from PIL import Image
 
+from loadtest.measuring_cli import measuring_cli
 from loadtest.payloads import load_digits
 from results_output import write_markdown
 from service.model_runtime import load_classifier
 from service.preprocess import image_bytes_to_pixels
-from service.settings import DEFAULT_MAX_IMAGE_PIXELS, ServiceSettings
+from service.settings import DEFAULT_MAX_IMAGE_PIXELS
 
 MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 
@@ -121,11 +121,8 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 
 
 def main() -> None:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli = measuring_cli(__doc__.splitlines()[0])
     cli.add_argument("--count", type=int, default=2000, help="test digits per rendering (2000)")
-    cli.add_argument("--tag", default=ServiceSettings().model_tag, help="stored model ($MNIST_MODEL_TAG)")
-    cli.add_argument("--data", help="mnist.npz ($MNIST_DATA, else download)")
-    cli.add_argument("--results", default="results", help="output folder (results)")
     args = cli.parse_args()
 
     stored = bentoml.models.get(args.tag)

@@ -24,7 +24,12 @@ from service.request_limits import json_size_refusal
 INPUT_NAME = "images"
 PROBABILITIES = "probabilities"
 DIGIT = "digit"
-OUTPUTS = {PROBABILITIES: ("FP32", "<f4"), DIGIT: ("INT64", "<i8")}  # name -> (datatype, NumPy dtype)
+UNSURE = "unsure"  # true where the answer is below the model's confidence threshold (see /predict's schema)
+OUTPUTS = {  # name -> (datatype, NumPy dtype, shape after the batch dimension)
+    PROBABILITIES: ("FP32", "<f4", [NUM_CLASSES]),
+    DIGIT: ("INT64", "<i8", []),
+    UNSURE: ("BOOL", "?", []),
+}
 DATATYPES = {  # the numeric tensor types; BOOL and BYTES are not pixels
     "UINT8": "<u1",
     "UINT16": "<u2",
@@ -58,8 +63,8 @@ def model_metadata(name: str, platform: str, versions: list[str]) -> dict:
         "platform": platform,
         "inputs": [{"name": INPUT_NAME, "datatype": "FP32", "shape": [-1, IMAGE_SIDE, IMAGE_SIDE]}],
         "outputs": [
-            {"name": PROBABILITIES, "datatype": OUTPUTS[PROBABILITIES][0], "shape": [-1, NUM_CLASSES]},
-            {"name": DIGIT, "datatype": OUTPUTS[DIGIT][0], "shape": [-1]},
+            {"name": name, "datatype": datatype, "shape": [-1, *shape]}
+            for name, (datatype, _, shape) in OUTPUTS.items()
         ],
     }
 
@@ -165,13 +170,13 @@ def _requested_outputs(request: dict) -> dict[str, bool]:
 
 
 def infer_response(
-    request: InferRequest, probabilities: np.ndarray, model_name: str, version: str
+    request: InferRequest, probabilities: np.ndarray, unsure: np.ndarray, model_name: str, version: str
 ) -> tuple[bytes, int | None]:
     """The response body, and the length of its JSON header when binary data follows it."""
-    values = {PROBABILITIES: probabilities, DIGIT: probabilities.argmax(axis=1)}
+    values = {PROBABILITIES: probabilities, DIGIT: probabilities.argmax(axis=1), UNSURE: unsure}
     outputs, binary = [], []
     for name, as_binary in request.outputs.items():
-        datatype, dtype = OUTPUTS[name]
+        datatype, dtype, _ = OUTPUTS[name]
         tensor = np.ascontiguousarray(values[name], dtype=dtype)
         output = {"name": name, "datatype": datatype, "shape": list(tensor.shape)}
         if as_binary:

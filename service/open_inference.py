@@ -153,8 +153,9 @@ def open_inference_app(
             answers = await batch_bridge.batched(BATCHED_API[role], images=parsed.pixels)
         except BentoMLException as error:  # the batching queue's budget ran out: 503
             return error_answer(error.error_code.value, str(error))
-        probabilities = _stack_probabilities(answers)
-        content, header_length = infer_response(parsed, probabilities, model_name, version_of[role])
+        probabilities = np.array([answer.probabilities for answer in answers], dtype=np.float32)
+        unsure = np.array([answer.unsure for answer in answers], dtype=bool)
+        content, header_length = infer_response(parsed, probabilities, unsure, model_name, version_of[role])
         if header_length is None:
             return Response(content, media_type="application/json")
         return Response(content, media_type="application/octet-stream", headers={HEADER_LENGTH: str(header_length)})
@@ -167,8 +168,3 @@ def open_inference_app(
             Route(f"{prefix}/infer", infer, methods=["POST"]),
         ]
     return Starlette(routes=routes)
-
-
-def _stack_probabilities(answers: list) -> np.ndarray:
-    """/predict's answers (one per image) -> the (N, 10) probabilities, exactly as the model gave them."""
-    return np.array([answer.probabilities for answer in answers], dtype=np.float32)

@@ -22,6 +22,12 @@ class Prediction(BaseModel):
         max_length=NUM_CLASSES,
         description="probability of each digit 0-9; they sum to 1",
     )
+    unsure: bool = Field(
+        description="true when the confidence is below the model's threshold: the image is probably not a "
+        "digit (a letter, a scribble, noise), or the model cannot tell which digit. The threshold was chosen "
+        "on held-out digits so that about 1% of real digits fall below it; /model_info gives it",
+        examples=[False],
+    )
 
 
 class Predictions(RootModel[list[Prediction]]):
@@ -64,6 +70,12 @@ class ModelInfo(BaseModel):
     precision_check: dict | None = Field(
         description="how reduced precision answered the model's check batch beside f32 (None: not tried)",
         examples=[{"images": 256, "digits_changed": 0, "max_probability_difference": 0.004, "tolerance": 0.03}],
+    )
+    unsure_below: float = Field(description="answers less confident than this are flagged 'unsure'")
+    calibration: dict | None = Field(
+        description="the temperature training fitted on held-out digits, the expected calibration error on the "
+        "test set before and after it, and the shares of test digits and drawn non-digits flagged (None: the "
+        "model was stored without calibration, and the threshold is a fixed 0.5)",
     )
     input_format: dict = Field(description="shape, dtype and range of one image")
     limits: dict = Field(description="request limits this server enforces")

@@ -17,6 +17,7 @@ without an extension as application/octet-stream), so the label is never a reaso
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -62,15 +63,29 @@ def json_answer(value: object, adapter: TypeAdapter = PREDICTIONS) -> Response:
     return Response(adapter.dump_json(value), media_type="application/json")
 
 
-def to_predictions(probabilities: np.ndarray) -> list[Prediction]:
-    digits = probabilities.argmax(axis=1)
-    return [
-        Prediction(digit=int(digit), confidence=float(row[digit]), probabilities=row.tolist())
-        for digit, row in zip(digits, probabilities, strict=True)
-    ]
+@dataclass(frozen=True)
+class Answerer:
+    """A loaded model, and the confidence below which its answers are flagged as unsure (its own:
+    each stored version carries the threshold training chose for it)."""
+
+    classifier: Classifier
+    unsure_below: float
+
+    def predictions(self, pixels: np.ndarray) -> list[Prediction]:
+        probabilities = self.classifier.probabilities(pixels)
+        digits = probabilities.argmax(axis=1)
+        return [
+            Prediction(
+                digit=int(digit),
+                confidence=float(row[digit]),
+                probabilities=row.tolist(),
+                unsure=bool(row[digit] < self.unsure_below),
+            )
+            for digit, row in zip(digits, probabilities, strict=True)
+        ]
 
 
-async def answered(classifier: Classifier, images: list) -> list[Prediction]:
+async def answered(model: Answerer, images: list) -> list[Prediction]:
     """A batch's answers: small batches on the event loop, larger ones in a worker thread.
 
     A lone image costs the model 0.2 ms; handing it to a thread and back cost more than that
@@ -78,7 +93,7 @@ async def answered(classifier: Classifier, images: list) -> list[Prediction]:
     """
 
     def answer() -> list[Prediction]:
-        return to_predictions(classifier.probabilities(np.asarray(images, dtype=np.float32)))
+        return model.predictions(np.asarray(images, dtype=np.float32))
 
     return answer() if len(images) <= INLINE_BATCH_IMAGES else await anyio.to_thread.run_sync(answer)
 
@@ -109,8 +124,11 @@ class MnistClassifier:
 
     def __init__(self) -> None:
         models = {STABLE: self.stored_model, CANARY: self.canary_model}
-        self.classifiers = {  # loaded and warmed up before the worker reports ready on /readyz
-            role: load_classifier(model.path, settings.runtime, settings.precision)
+        self.models = {  # loaded and warmed up before the worker reports ready on /readyz
+            role: Answerer(
+                load_classifier(model.path, settings.runtime, settings.precision),
+                contract.unsure_below(model.info.metadata),
+            )
             for role, model in models.items()
             if model
         }
@@ -124,7 +142,7 @@ class MnistClassifier:
     )
     async def predict(self, images: PixelBatch) -> list[Prediction]:
         """Classify 28x28 pixel arrays; concurrent requests are batched into one model call."""
-        return await answered(self.classifiers[STABLE], images)
+        return await answered(self.models[STABLE], images)
 
     @bentoml.api(
         route=CANARY_BATCHED_ROUTE,
@@ -134,11 +152,11 @@ class MnistClassifier:
     )
     async def predict_canary(self, images: PixelBatch) -> list[Prediction]:
         """The canary's own batching queue: /predict requests routed to the canary arrive here."""
-        return await answered(self.classifiers.get(CANARY, self.classifiers[STABLE]), images)
+        return await answered(self.models.get(CANARY, self.models[STABLE]), images)
 
-    def _classifier(self) -> Classifier:
+    def _model(self) -> Answerer:
         """The model `ModelRouting` chose for this request."""
-        return self.classifiers.get(chosen_role(), self.classifiers[STABLE])
+        return self.models.get(chosen_role(), self.models[STABLE])
 
     @bentoml.api(output_spec=Predictions)
     def predict_npy(self, array: Path) -> Response:
@@ -147,7 +165,7 @@ class MnistClassifier:
             pixels = read_npy(array.read_bytes(), settings.max_images_per_request)
         except InvalidInput as error:
             return error_answer(error.status, str(error))
-        return json_answer(to_predictions(self._classifier().probabilities(pixels)))
+        return json_answer(self._model().predictions(pixels))
 
     @bentoml.api(output_spec=Prediction)
     async def predict_image(self, image: Path) -> Response:
@@ -156,7 +174,7 @@ class MnistClassifier:
         def first_answer(_: np.ndarray, answers: list[Prediction]) -> Response:
             return json_answer(answers[0], ONE_PREDICTION)
 
-        return await self._answer_files([image], self._classifier(), first_answer)
+        return await self._answer_files([image], self._model(), first_answer)
 
     @bentoml.api(output_spec=Predictions)
     async def predict_images(
@@ -164,7 +182,7 @@ class MnistClassifier:
         images: Annotated[list[Path], Field(min_length=1, max_length=settings.max_files_per_request)],
     ) -> Response:
         """Classify several image files in one request; answers come in the order of the files."""
-        return await self._answer_files(images, self._classifier(), lambda _, answers: json_answer(answers))
+        return await self._answer_files(images, self._model(), lambda _, answers: json_answer(answers))
 
     @bentoml.api(output_spec=ImagePreview)
     async def preview_image(self, image: Path) -> Response:
@@ -174,12 +192,12 @@ class MnistClassifier:
             seen = np.rint(pixels[0]).astype(np.uint8).tolist()
             return json_answer(ImagePreview(**answers[0].model_dump(), model_input=seen), IMAGE_PREVIEW)
 
-        return await self._answer_files([image], self._classifier(), with_model_input)
+        return await self._answer_files([image], self._model(), with_model_input)
 
     async def _answer_files(
         self,
         files: list[Path],
-        classifier: Classifier,
+        model: Answerer,
         answer: Callable[[np.ndarray, list[Prediction]], Response],
     ) -> Response:
         """Prepare and classify the files, then `answer(pixels, predictions)`; bad files get the error.
@@ -191,8 +209,7 @@ class MnistClassifier:
             pixels = await self._prepare_files(files)
         except InvalidInput as error:
             return error_answer(error.status, str(error))
-        probabilities = await anyio.to_thread.run_sync(classifier.probabilities, pixels)
-        return answer(pixels, to_predictions(probabilities))
+        return answer(pixels, await anyio.to_thread.run_sync(model.predictions, pixels))
 
     async def _prepare_files(self, files: list[Path]) -> np.ndarray:
         """Headers of all files first (size limits), then decoding, a few images at a time per worker."""
@@ -213,6 +230,7 @@ class MnistClassifier:
         """Which model serves, its test accuracy, the input it expects, and the runtime it runs on."""
         stored = self.stored_model
         metadata = stored.info.metadata
+        classifier = self.models[STABLE].classifier
         return ModelInfo(
             tag=str(stored.tag),
             stage=stored.info.labels.get(contract.STAGE_LABEL, ""),
@@ -220,14 +238,16 @@ class MnistClassifier:
             architecture=metadata.get(contract.META_ARCHITECTURE, "unknown"),
             test_accuracy=metadata.get(contract.META_TEST_ACCURACY, float("nan")),
             parameters=metadata.get(contract.META_PARAMETERS, 0),
-            device=self.classifiers[STABLE].device,
-            runtime=self.classifiers[STABLE].runtime,
-            precision=self.classifiers[STABLE].precision,
-            precision_check=self.classifiers[STABLE].precision_check,
+            device=classifier.device,
+            runtime=classifier.runtime,
+            precision=classifier.precision,
+            precision_check=classifier.precision_check,
+            unsure_below=self.models[STABLE].unsure_below,
+            calibration=metadata.get(contract.META_CALIBRATION),
             served=[
                 ServedModel(tag=VERSIONS.tag_of(role), role=role, share_percent=share)
                 for role, share in ((STABLE, 100 - VERSIONS.canary_percent), (CANARY, VERSIONS.canary_percent))
-                if role in self.classifiers
+                if role in self.models
             ],
             input_format=metadata.get(contract.META_INPUT_FORMAT, {}),
             limits=settings.model_dump(

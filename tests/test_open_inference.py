@@ -14,6 +14,7 @@ import pytest
 from service.inference_protocol import (
     DIGIT,
     PROBABILITIES,
+    UNSURE,
     infer_response,
     json_header_length,
     parse_infer_request,
@@ -46,7 +47,7 @@ def test_json_data_flat_or_nested_in_every_accepted_shape(shape):
         assert parsed.pixels.shape == (2, 28, 28) and parsed.pixels.dtype == np.float32
         np.testing.assert_array_equal(parsed.pixels.ravel(), pixels.ravel())
         assert parsed.request_id == "r1"
-        assert parsed.outputs == {PROBABILITIES: False, DIGIT: False}
+        assert parsed.outputs == {PROBABILITIES: False, DIGIT: False, UNSURE: False}
 
 
 @pytest.mark.parametrize("datatype,dtype", [("UINT8", "<u1"), ("FP32", "<f4"), ("FP16", "<f2"), ("INT64", "<i8")])
@@ -67,13 +68,29 @@ def test_outputs_honour_the_request_and_binary_output_follows_the_header():
     parsed = parse_infer_request(body, length, MAX_IMAGES)
     assert list(parsed.outputs) == [DIGIT, PROBABILITIES]
     probabilities = np.array([[0.1] * 9 + [0.1], [0.0] * 3 + [1.0] + [0.0] * 6], dtype=np.float32)
-    content, header_length = infer_response(parsed, probabilities, "m", "v1")
+    content, header_length = infer_response(parsed, probabilities, np.array([True, False]), "m", "v1")
     header = json.loads(content[:header_length])
     assert header["id"] == "x" and header["model_name"] == "m" and header["model_version"] == "v1"
     digit, probs = header["outputs"]
     assert digit == {"name": DIGIT, "datatype": "INT64", "shape": [2], "parameters": {"binary_data_size": 16}}
     assert probs["datatype"] == "FP32" and probs["shape"] == [2, 10] and len(probs["data"]) == 20
     assert np.frombuffer(content[header_length:], dtype="<i8").tolist() == [0, 3]
+
+
+def test_unsure_output_is_a_bool_tensor_in_json_and_in_binary():
+    probabilities = np.full((2, 10), 0.1, dtype=np.float32)
+    for as_binary in (True, False):
+        asked = [{"name": UNSURE, "parameters": {"binary_data": as_binary}}]
+        parsed = parse_infer_request(
+            *request_body([images_input([2, 784], data=[0] * 1568)], outputs=asked), MAX_IMAGES
+        )
+        content, header_length = infer_response(parsed, probabilities, np.array([True, False]), "m", "v1")
+        (output,) = json.loads(content[:header_length] if as_binary else content)["outputs"]
+        assert output["name"] == UNSURE and output["datatype"] == "BOOL" and output["shape"] == [2]
+        if as_binary:
+            assert content[header_length:] == b"\x01\x00" and output["parameters"] == {"binary_data_size": 2}
+        else:
+            assert output["data"] == [True, False]
 
 
 @pytest.mark.parametrize(
@@ -149,6 +166,7 @@ def test_health_and_metadata(triton, served):
     assert {output["name"]: output["shape"] for output in metadata["outputs"]} == {
         PROBABILITIES: [-1, 10],
         DIGIT: [-1],
+        UNSURE: [-1],
     }
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import model_contract as contract
 from local_servers import PROJECT_ROOT, free_port
 from service.preprocess import image_bytes_to_pixels
 from tests.conftest import assert_answered_apart_and_batched
@@ -55,6 +56,15 @@ def test_predict_matches_in_process_model(server: str, reference, digit_images) 
         assert sum(answer["probabilities"]) == pytest.approx(1, abs=1e-4)
         np.testing.assert_allclose(answer["probabilities"], row, atol=1e-5)
         assert answer["confidence"] == pytest.approx(max(row), abs=1e-5)
+
+
+def test_answers_below_the_models_threshold_are_flagged_unsure(server: str, reference, digit_images) -> None:
+    info = post(server, "/model_info").json()
+    assert info["calibration"] is None and info["unsure_below"] == contract.UNCALIBRATED_UNSURE_BELOW
+    images = digit_images[:60]
+    confidences = reference.probabilities(images.astype(np.float32)).max(axis=1)
+    answers = post(server, "/predict", json={"images": images.tolist()}).json()
+    assert [a["unsure"] for a in answers] == (confidences < info["unsure_below"]).tolist()
 
 
 def test_predict_accepts_flat_rows_and_floats(server: str, reference, digit_images) -> None:

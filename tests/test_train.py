@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -97,3 +98,33 @@ def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
     ]
     assert all(c.schedule == "cosine" and c.shift_pixels == RECIPES["quick"].shift_pixels for _, c in grid)
     assert grid[0][0] == "5 epochs, batch 128, peak 0.003"
+
+
+def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(tmp_path: Path) -> None:
+    import bentoml
+
+    import model_contract as contract
+    from service.model_runtime import load_classifier
+    from training.pipeline import run_training
+
+    data = separable_data(count=512)
+    config = TrainConfig(
+        model="linear", epochs=2, augment=False, holdout=128, non_digits=64, verbose=0, output=str(tmp_path)
+    )
+    summary = run_training(config, data)
+    calibration = summary[contract.META_CALIBRATION]
+    assert calibration["held_out_images"] == 128 and calibration["temperature"] > 0
+    assert 0 < summary[contract.META_UNSURE_BELOW] == calibration["unsure_below"] <= 1
+    stored = bentoml.models.get(summary["model_tag"])
+    assert contract.unsure_below(stored.info.metadata) == summary[contract.META_UNSURE_BELOW]
+    served = load_classifier(stored.path, "tensorflow").probabilities(data.x_test.astype(np.float32))
+    kept = keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True)
+    np.testing.assert_allclose(served, kept.predict(data.x_test.astype(np.float32), verbose=0), atol=1e-5)
+
+
+def test_without_holdout_there_is_no_calibration_and_the_fixed_threshold_applies() -> None:
+    import model_contract as contract
+
+    result = train(TrainConfig(model="linear", epochs=1, augment=False, verbose=0), separable_data())
+    assert result.calibration is None
+    assert contract.unsure_below({}) == contract.UNCALIBRATED_UNSURE_BELOW

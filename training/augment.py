@@ -63,15 +63,18 @@ def augment_batch(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
 
 def training_dataset(
     images: np.ndarray,
-    labels: np.ndarray,
+    targets: np.ndarray,
     batch_size: int,
     seed: int,
     augment: AugmentConfig | None,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
-    """Shuffled float32 batches of (image, label), augmented when `augment` is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((images.astype(np.float32), labels))
+    """Shuffled float32 batches of (image, target) or, with `weights`, (image, target, weight),
+    augmented when `augment` is given."""
+    columns = (images.astype(np.float32), targets) + (() if weights is None else (weights.astype(np.float32),))
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augment is not None:
-        dataset = dataset.map(lambda x, y: (augment_batch(x, augment), y), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda x, *rest: (augment_batch(x, augment), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

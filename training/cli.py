@@ -53,6 +53,18 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")
     cli.add_argument("--shift-pixels", type=float, help="largest random shift (0 in the tutorial)")
+    cli.add_argument(
+        "--holdout",
+        type=int,
+        help="keep the last N training images out of fitting; calibration and the 'not sure' threshold "
+        "are chosen on them (quick and long recipes: 5000)",
+    )
+    cli.add_argument(
+        "--non-digits", type=int, help="drawn non-digits added to training with a uniform target (recipes: 6000)"
+    )
+    cli.add_argument(
+        "--non-digit-weight", type=float, help=f"each non-digit's weight in the loss ({defaults.non_digit_weight})"
+    )
     cli.add_argument("--seed", type=int, help=f"random seed ({defaults.seed})")
     cli.add_argument(
         "--data", help=f"Keras-layout mnist.npz or a folder of IDX files (default ${DATA_ENV}, else Keras's download)"

@@ -50,6 +50,7 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
         contract.META_TRAINING_SECONDS: round(result.seconds, 1),
         contract.META_DATA_SHA256: data.sha256,
         contract.META_LIBRARY_VERSIONS: library_versions(),
+        **calibration_metadata(result),
         contract.META_INPUT_FORMAT: {
             "shape": list(contract.INPUT_SHAPE),
             "dtype": contract.INPUT_DTYPE,
@@ -57,6 +58,15 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
             "ink": "light on dark, as in MNIST",
         },
     }
+
+
+def calibration_metadata(result: TrainResult) -> dict:
+    """The calibration's figures and the "not sure" threshold, when the recipe calibrated."""
+    if result.calibration is None:
+        return {}
+    threshold = result.calibration.unsure_below  # unrounded: confidences crowd just below 1
+    figures = {key: round(value, 5) for key, value in asdict(result.calibration).items()}
+    return {contract.META_CALIBRATION: {**figures, "unsure_below": threshold}, contract.META_UNSURE_BELOW: threshold}
 
 
 def save_to_store(

@@ -11,8 +11,10 @@ import numpy as np
 
 from model_contract import NUM_CLASSES
 from training.augment import AugmentConfig, training_dataset
+from training.calibration import Calibration, calibrate
 from training.data import Mnist
 from training.models import ARCHITECTURES
+from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
 from training.recipes import TrainConfig
 
 EVAL_BATCH_SIZE = 1000
@@ -51,6 +53,7 @@ class TrainResult:
     evaluation: Evaluation
     mean: float
     std: float
+    calibration: Calibration | None  # None: the recipe held no images out to calibrate on
 
 
 def augment_config(config: TrainConfig) -> AugmentConfig | None:
@@ -79,6 +82,17 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> tuple[object, li
     raise ValueError(f"unknown schedule '{config.schedule}': choose 'epochs' or 'cosine'")
 
 
+def training_examples(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, ...]:
+    """Images, one-hot targets and loss weights: the digits, then `config.non_digits` drawn
+    non-digits whose target is the uniform distribution."""
+    extra = non_digit_images(config.non_digits, config.seed, fonts_from(TRAINING_FONT_PACKAGES))
+    targets = np.concatenate(
+        [np.eye(NUM_CLASSES, dtype=np.float32)[labels], np.full((len(extra), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)]
+    )
+    weights = np.concatenate([np.ones(len(images)), np.full(len(extra), config.non_digit_weight)])
+    return np.concatenate([images, extra]).astype(np.float32), targets, weights
+
+
 def evaluate(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> Evaluation:
     """Accuracy, cross-entropy, per-class accuracy and confusion matrix on labelled images."""
     probabilities = model.predict(images.astype(np.float32), batch_size=EVAL_BATCH_SIZE, verbose=0)
@@ -101,28 +115,33 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     if config.model not in ARCHITECTURES:
         raise ValueError(f"unknown model '{config.model}': choose one of {', '.join(ARCHITECTURES)}")
     keras.utils.set_random_seed(config.seed)
-    mean, std = float(data.x_train.mean()), float(data.x_train.std())
+    fitted = data.holdout(config.holdout) if config.holdout else data  # its "test" images: the held-out ones
+    mean, std = float(fitted.x_train.mean()), float(fitted.x_train.std())
     model = ARCHITECTURES[config.model](mean, std)
-    steps_per_epoch = -(-len(data.x_train) // config.batch_size)
+    images, targets, weights = training_examples(fitted.x_train, fitted.y_train, config)
+    steps_per_epoch = -(-len(images) // config.batch_size)
     rate, schedule_callbacks = learning_rate(config, steps_per_epoch)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],  # on training batches it counts non-digits, whose target has no digit
     )
-    batches = training_dataset(data.x_train, data.y_train, config.batch_size, config.seed, augment_config(config))
+    batches = training_dataset(images, targets, config.batch_size, config.seed, augment_config(config), weights)
     timer = EpochTimer()
     started = time.perf_counter()
     history = model.fit(
         batches,
         epochs=config.epochs,
-        validation_data=(data.x_test.astype(np.float32), data.y_test),
+        validation_data=(data.x_test.astype(np.float32), np.eye(NUM_CLASSES, dtype=np.float32)[data.y_test]),
         validation_batch_size=EVAL_BATCH_SIZE,
         callbacks=[timer, *schedule_callbacks],
         verbose=progress_verbosity(config.verbose),
         shuffle=False,  # the dataset shuffles itself
     )
     seconds = time.perf_counter() - started
+    calibration = None
+    if config.holdout:
+        model, calibration = calibrate(model, (fitted.x_test, fitted.y_test), (data.x_test, data.y_test), config.seed)
     return TrainResult(
         model=model,
         history={key: [float(v) for v in values] for key, values in history.history.items()},
@@ -131,6 +150,7 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         evaluation=evaluate(model, data.x_test, data.y_test),
         mean=mean,
         std=std,
+        calibration=calibration,
     )
 
 

@@ -1,0 +1,124 @@
+"""Confidence that means what it says, and the line below which an answer is "not sure".
+
+Temperature scaling (Guo et al., 2017): the net's logits are divided by one number, fitted to
+minimise cross-entropy on held-out training images, and the division is built into the stored
+model, so every runtime serves calibrated probabilities. The digit never changes (the largest
+logit stays the largest). The "not sure" threshold is then chosen on the same held-out digits:
+the confidence below which at most `UNSURE_SHARE_OF_DIGITS` of them fall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import layers
+from scipy.optimize import minimize_scalar
+
+from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
+
+ECE_BINS = 15  # equal-width confidence bins, as Guo et al. measured
+# Held-out digits allowed below the threshold: under the 1% of test digits the threshold may flag,
+# with room for the difference between 5,000 held-out and 10,000 test images.
+UNSURE_SHARE_OF_DIGITS = 0.007
+TEMPERATURE_RANGE = (0.05, 20.0)
+NON_DIGITS_MEASURED = 2000  # drawn with another seed than training's
+PREDICT_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What calibration chose on held-out images, and what it did on the test set."""
+
+    temperature: float
+    unsure_below: float  # answers less confident than this are flagged as not sure
+    held_out_images: int
+    test_ece_before: float
+    test_ece_after: float
+    test_digits_flagged: float  # share of test digits below `unsure_below`
+    non_digits_flagged: float  # share of drawn non-digits (held-out seed) below it
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The same net without its final softmax: it answers logits, sharing every weight."""
+    last = model.layers[-1]
+    linear = layers.Dense(last.units, name="logits")
+    features = last.input
+    logits = linear(features)
+    linear.set_weights(last.get_weights())
+    return keras.Model(model.inputs[0], logits, name=f"{model.name}_logits")  # one tensor in, not a list
+
+
+def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
+    """The net answering softmax(logits / temperature): what is stored and served."""
+    logits = logits_model(model)
+    scaled = layers.Rescaling(1.0 / temperature, name="temperature")(logits.output)
+    return keras.Model(model.inputs[0], layers.Softmax(name="probabilities")(scaled), name=model.name)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    exponent = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return exponent / exponent.sum(axis=1, keepdims=True)
+
+
+def cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    picked = probabilities[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature with the least cross-entropy on these held-out logits."""
+    low, high = np.log(TEMPERATURE_RANGE)
+    best = minimize_scalar(
+        lambda log_t: cross_entropy(softmax(logits, float(np.exp(log_t))), labels),
+        bounds=(low, high),
+        method="bounded",
+    )
+    return float(np.exp(best.x))
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """The gap between confidence and accuracy, averaged over confidence bins weighted by size."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    gap = 0.0
+    for index in range(bins):
+        members = which == index
+        if members.any():
+            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(gap)
+
+
+def unsure_threshold(confidences: np.ndarray, share: float = UNSURE_SHARE_OF_DIGITS) -> float:
+    """The confidence below which `share` of these (held-out digits') confidences fall."""
+    return float(np.quantile(confidences, share))
+
+
+def calibrate(
+    model: keras.Model, held_out: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], seed: int
+) -> tuple[keras.Model, Calibration]:
+    """The model with its temperature built in, and what was chosen and measured: temperature and
+    threshold on the held-out (images, labels), errors and flagged shares on the test ones."""
+    logits = logits_model(model)
+
+    def logits_of(images: np.ndarray) -> np.ndarray:
+        return logits.predict(images.astype(np.float32), batch_size=PREDICT_BATCH_SIZE, verbose=0)
+
+    held_out_logits = logits_of(held_out[0])
+    temperature = fit_temperature(held_out_logits, held_out[1])
+    threshold = unsure_threshold(softmax(held_out_logits, temperature).max(axis=1))
+    test_logits = logits_of(test[0])
+    drawn = non_digit_images(NON_DIGITS_MEASURED, seed + 1, fonts_from(TRAINING_FONT_PACKAGES))
+    calibration = Calibration(
+        temperature=temperature,
+        unsure_below=threshold,
+        held_out_images=len(held_out[0]),
+        test_ece_before=expected_calibration_error(softmax(test_logits), test[1]),
+        test_ece_after=expected_calibration_error(softmax(test_logits, temperature), test[1]),
+        test_digits_flagged=float((softmax(test_logits, temperature).max(axis=1) < threshold).mean()),
+        non_digits_flagged=float((softmax(logits_of(drawn), temperature).max(axis=1) < threshold).mean()),
+    )
+    return with_temperature(model, temperature), calibration
