@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from training.augment import AugmentConfig, augment_batch, training_dataset
+from training.augment import AugmentConfig, augment_batch, other_pens, training_dataset
 
 
 def blocky_digits(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -46,3 +46,19 @@ def test_dataset_keeps_every_label_with_its_image() -> None:
     # the bar's row still identifies the label after a small warp
     rows = seen_images.sum(axis=2).argmax(axis=1)
     assert np.mean(np.abs(rows - (seen_labels + 6.5)) <= 3) > 0.9
+
+
+def test_other_pens_grow_wear_and_soften_strokes_within_their_range() -> None:
+    images, _ = blocky_digits(64)
+    pixels = tf.constant(images, tf.float32)
+    tf.random.set_seed(1)
+    changed = other_pens(pixels, AugmentConfig(stroke_change=1.0, blur=0.0)).numpy()
+    ink = changed.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert ink.min() < 0.9 and ink.max() > 1.1  # some strokes worn, some grown
+    bar = images > 0
+    grown_bar = tf.nn.max_pool2d(pixels[..., None], 3, 1, "SAME").numpy()[..., 0] > 0
+    assert not (changed[~grown_bar] > 0).any()  # never more than one pixel beyond the stroke
+    assert (changed[bar] > 0).mean() > 0.5  # wearing thins a stroke, it does not erase it
+    softened = other_pens(pixels, AugmentConfig(stroke_change=0.0, blur=1.0)).numpy()
+    assert len(np.unique(softened)) > 2 and 0 <= softened.min() and softened.max() <= 255
+    np.testing.assert_allclose(softened.sum(axis=(1, 2)), images.sum(axis=(1, 2)), rtol=0.02)  # blur keeps the ink

@@ -26,6 +26,11 @@ class AugmentConfig:
     zoom: float = 0.1  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
     shear_degrees: float = 0.1
     shift_pixels: float = 0.0  # the tutorial did not shift; longer recipes may
+    # Other pens and cameras (0: off, as in the tutorial). Each image's strokes are grown or worn
+    # by a random part, up to this share, of one pixel (a broad or a fine pen)...
+    stroke_change: float = 0.0
+    # ... and a random part, up to this share, of a Gaussian blur of one pixel blended in (focus).
+    blur: float = 0.0
 
 
 def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
@@ -47,8 +52,27 @@ def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor
     return tf.stack([m00, m01, offset_x, m10, m11, offset_y, zeros, zeros], axis=1)
 
 
+BLUR_KERNEL = np.outer(*[np.exp(-0.5 * np.arange(-2, 3) ** 2)] * 2)
+BLUR_KERNEL = (BLUR_KERNEL / BLUR_KERNEL.sum()).astype(np.float32)[..., np.newaxis, np.newaxis]
+
+
+def other_pens(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """(B, 28, 28) -> strokes grown or worn and softened by a random amount per image, within the
+    config's ranges: grey-level dilation and erosion over 3x3, and a one-pixel Gaussian blur."""
+    batch = tf.shape(images)[0]
+    pixels = images[..., tf.newaxis]
+    change = tf.random.uniform([batch, 1, 1, 1], -config.stroke_change, config.stroke_change)
+    grown = tf.nn.max_pool2d(pixels, 3, 1, "SAME")
+    worn = -tf.nn.max_pool2d(-pixels, 3, 1, "SAME")
+    pixels = pixels + tf.nn.relu(change) * (grown - pixels) + tf.nn.relu(-change) * (worn - pixels)
+    softened = tf.nn.conv2d(pixels, BLUR_KERNEL, 1, "SAME")
+    pixels += tf.random.uniform([batch, 1, 1, 1], 0, config.blur) * (softened - pixels)
+    return pixels[..., 0]
+
+
 def augment_batch(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
-    """Warp a (B, 28, 28) batch with one random affine per image; background fills with 0."""
+    """Warp a (B, 28, 28) batch with one random affine per image (background fills with 0), then,
+    where the config asks, change its pens."""
     batch = tf.shape(images)[0]
     warped = tf.raw_ops.ImageProjectiveTransformV3(
         images=images[..., tf.newaxis],
@@ -57,8 +81,8 @@ def augment_batch(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
         fill_value=0.0,
         interpolation="NEAREST",
         fill_mode="CONSTANT",
-    )
-    return warped[..., 0]
+    )[..., 0]
+    return other_pens(warped, config) if config.stroke_change or config.blur else warped
 
 
 def training_dataset(

@@ -54,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")
     cli.add_argument("--shift-pixels", type=float, help="largest random shift (0 in the tutorial)")
     cli.add_argument(
+        "--stroke-change", type=float, help="strokes grown or worn by up to this share of a pixel, 0-1 (0: off)"
+    )
+    cli.add_argument("--blur", type=float, help="up to this share of a one-pixel Gaussian blur, 0-1 (0: off)")
+    cli.add_argument(
         "--holdout",
         type=int,
         help="keep the last N training images out of fitting; calibration and the 'not sure' threshold "

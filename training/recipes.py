@@ -28,6 +28,8 @@ class TrainConfig:
     zoom: float = 0.1
     shear_degrees: float = 0.1  # ImageDataGenerator's unit, as the tutorial used it
     shift_pixels: float = 0.0
+    stroke_change: float = 0.0  # strokes grown or worn by up to this share of a pixel (other pens)
+    blur: float = 0.0  # up to this share of a one-pixel Gaussian blur (focus, scanners)
     # The last `holdout` training images are kept out of fitting: the temperature and the "not
     # sure" threshold are chosen on them (0: neither; answers are flagged at a fixed confidence).
     holdout: int = 0

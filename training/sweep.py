@@ -2,18 +2,21 @@
 
     python -m training.sweep --model one_hidden_layer --batch-sizes 32 64 --drop-after 6 7 8 9 10
     python -m training.sweep --recipe quick --epochs 5 6 --batch-sizes 128 --rates 3e-3 5e-3
+    python -m training.sweep --recipe quick --batch-sizes 128 --stroke-change 0 1 --blur 0 1 --save
 
 A tutorial recipe (step-down schedule): every combination trains it with Adam at --rate for the
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
---batch-sizes and peak --rates. Each runs once per seed, on all training images but the last
+--batch-sizes, peak --rates, --stroke-change and --blur. Each runs once per seed, on all training images but the last
 --validation ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each
-run took; the test set is not touched.
+run took; the test set is not touched. With --save the models go into the store, so that other
+measurements (`loadtest.other_writers --writers choosing`) can score them too.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -40,11 +43,27 @@ def step_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[s
 
 
 def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[str, TrainConfig]]:
-    for epochs in args.epochs or [recipe.epochs]:
-        for batch_size in args.batch_sizes:
-            for rate in args.rates or [recipe.learning_rates[0]]:
-                described = f"{epochs} epochs, batch {batch_size}, peak {rate:g}"
-                yield described, replace(recipe, epochs=epochs, batch_size=batch_size, learning_rates=(rate,))
+    for epochs, batch_size, rate, stroke_change, blur in itertools.product(
+        args.epochs or [recipe.epochs],
+        args.batch_sizes,
+        args.rates or [recipe.learning_rates[0]],
+        args.stroke_change or [recipe.stroke_change],
+        args.blur or [recipe.blur],
+    ):
+        described = f"{epochs} epochs, batch {batch_size}, peak {rate:g}"
+        if args.stroke_change or args.blur:
+            described += f", stroke change {stroke_change:g}, blur {blur:g}"
+        yield (
+            described,
+            replace(
+                recipe,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rates=(rate,),
+                stroke_change=stroke_change,
+                blur=blur,
+            ),
+        )
 
 
 def main() -> None:
@@ -61,6 +80,9 @@ def main() -> None:
     cli.add_argument("--final-rate", type=float, default=1e-4, help="Adam's rate after the drop (1e-4)")
     cli.add_argument("--epochs", type=int, nargs="+", help="cosine recipes: epochs to try (the recipe's)")
     cli.add_argument("--rates", type=float, nargs="+", help="cosine recipes: peak rates to try (the recipe's)")
+    cli.add_argument("--stroke-change", type=float, nargs="+", help="cosine recipes: pen changes to try (the recipe's)")
+    cli.add_argument("--blur", type=float, nargs="+", help="cosine recipes: blurs to try (the recipe's)")
+    cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")
     cli.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     cli.add_argument("--validation", type=int, default=10_000, help="training images held out (10,000)")
     cli.add_argument("--data", help="mnist.npz or IDX folder (default $MNIST_DATA, else download)")
@@ -80,11 +102,14 @@ def main() -> None:
     ]
     results = []
     for described, config in grid:
-        runs = [run_training(replace(config, seed=seed, save=False, verbose=0), data) for seed in args.seeds]
+        runs = [run_training(replace(config, seed=seed, save=args.save, verbose=0), data) for seed in args.seeds]
         accuracies = [run["test_accuracy"] for run in runs]
         mean = sum(accuracies) / len(accuracies)
         seconds = sum(run["training_seconds"] for run in runs) / len(runs)
-        lines.append(f"| {described} | {mean:.2%} | {', '.join(f'{a:.2%}' for a in accuracies)} | {seconds:.0f} |")
+        tags = f" ({', '.join(run['model_tag'] for run in runs)})" if args.save else ""
+        lines.append(
+            f"| {described}{tags} | {mean:.2%} | {', '.join(f'{a:.2%}' for a in accuracies)} | {seconds:.0f} |"
+        )
         results.append((mean, -seconds, lines[-1]))  # a tie goes to the faster settings
         print(lines[-1], flush=True)
     lines += ["", f"Best: {max(results)[2]}"]

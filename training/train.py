@@ -60,7 +60,14 @@ def augment_config(config: TrainConfig) -> AugmentConfig | None:
     """The augmentation a config asks for, or None for plain batches."""
     if not config.augment:
         return None
-    return AugmentConfig(config.rotation_degrees, config.zoom, config.shear_degrees, config.shift_pixels)
+    return AugmentConfig(
+        config.rotation_degrees,
+        config.zoom,
+        config.shear_degrees,
+        config.shift_pixels,
+        config.stroke_change,
+        config.blur,
+    )
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int) -> tuple[object, list]:
