@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-quick train-long reproduce reproduce-recipes bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
+.PHONY: serve test train train-quick train-long reproduce reproduce-recipes model-checks bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
         lint bento container-test rolling-update-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -42,6 +42,9 @@ reproduce: $(VENV)/.installed  ## all five tutorial models, table in results/rep
 
 reproduce-recipes: $(VENV)/.installed  ## the quick recipe over three seeds, results/recipes_quick.md (RECIPES="quick long")
 	$(PY) -m training.reproduce --recipes $(or $(RECIPES),quick) --seeds 42 1 2
+
+model-checks: $(VENV)/.installed  ## non-digits flagged, calibration, other writers' digits: results/ (MNIST_MODEL_TAG picks the model)
+	$(PY) -m loadtest.not_a_digit && $(PY) -m loadtest.calibration_report && $(PY) -m loadtest.other_writers
 
 bench-augment: $(VENV)/.installed
 	$(PY) -m training.bench_augment
