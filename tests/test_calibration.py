@@ -51,6 +51,6 @@ def test_stored_model_answers_softmax_of_logits_over_temperature() -> None:
     images = np.random.default_rng(3).uniform(0, 1, size=(8, 28, 28)).astype(np.float32)
     logits = logits_model(model).predict(images, verbose=0)
     np.testing.assert_allclose(softmax(logits), model.predict(images, verbose=0), atol=1e-6)
-    calibrated = with_temperature(model, 3.0)
+    calibrated = with_temperature(logits_model(model), 3.0, "net")
     np.testing.assert_allclose(calibrated.predict(images, verbose=0), softmax(logits, 3.0), atol=1e-6)
     assert calibrated.predict(images, verbose=0).argmax(axis=1).tolist() == logits.argmax(axis=1).tolist()

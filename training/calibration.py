@@ -9,6 +9,7 @@ the confidence below which at most `UNSURE_SHARE_OF_DIGITS` of them fall.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
@@ -25,6 +26,7 @@ UNSURE_SHARE_OF_DIGITS = 0.007
 TEMPERATURE_RANGE = (0.05, 20.0)
 NON_DIGITS_MEASURED = 2000  # drawn with another seed than training's
 PREDICT_BATCH_SIZE = 1000
+Labelled = tuple[np.ndarray, np.ndarray]  # images and their digits
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,15 @@ def logits_model(model: keras.Model) -> keras.Model:
     """The same net without its final softmax: it answers logits, sharing every weight."""
     last = model.layers[-1]
     linear = layers.Dense(last.units, name="logits")
-    features = last.input
-    logits = linear(features)
+    logits = linear(last.input)
     linear.set_weights(last.get_weights())
     return keras.Model(model.inputs[0], logits, name=f"{model.name}_logits")  # one tensor in, not a list
 
 
-def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
-    """The net answering softmax(logits / temperature): what is stored and served."""
-    logits = logits_model(model)
+def with_temperature(logits: keras.Model, temperature: float, name: str) -> keras.Model:
+    """A logits model answering softmax(logits / temperature): what is stored and served."""
     scaled = layers.Rescaling(1.0 / temperature, name="temperature")(logits.output)
-    return keras.Model(model.inputs[0], layers.Softmax(name="probabilities")(scaled), name=model.name)
+    return keras.Model(logits.inputs[0], layers.Softmax(name="probabilities")(scaled), name=name)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -97,22 +97,17 @@ def unsure_threshold(confidences: np.ndarray, share: float = UNSURE_SHARE_OF_DIG
     return float(np.quantile(confidences, share))
 
 
-def calibrate(
-    model: keras.Model, held_out: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], seed: int
-) -> tuple[keras.Model, Calibration]:
-    """The model with its temperature built in, and what was chosen and measured: temperature and
-    threshold on the held-out (images, labels), errors and flagged shares on the test ones."""
-    logits = logits_model(model)
-
-    def logits_of(images: np.ndarray) -> np.ndarray:
-        return logits.predict(images.astype(np.float32), batch_size=PREDICT_BATCH_SIZE, verbose=0)
-
+def calibration_of(
+    logits_of: Callable[[np.ndarray], np.ndarray], held_out: Labelled, test: Labelled, seed: int
+) -> Calibration:
+    """Temperature and threshold chosen on the held-out (images, labels); calibration errors and
+    flagged shares measured on the test ones and on drawn non-digits."""
     held_out_logits = logits_of(held_out[0])
     temperature = fit_temperature(held_out_logits, held_out[1])
     threshold = unsure_threshold(softmax(held_out_logits, temperature).max(axis=1))
     test_logits = logits_of(test[0])
     drawn = non_digit_images(NON_DIGITS_MEASURED, seed + 1, fonts_from(TRAINING_FONT_PACKAGES))
-    calibration = Calibration(
+    return Calibration(
         temperature=temperature,
         unsure_below=threshold,
         held_out_images=len(held_out[0]),
@@ -121,4 +116,19 @@ def calibrate(
         test_digits_flagged=float((softmax(test_logits, temperature).max(axis=1) < threshold).mean()),
         non_digits_flagged=float((softmax(logits_of(drawn), temperature).max(axis=1) < threshold).mean()),
     )
-    return with_temperature(model, temperature), calibration
+
+
+def calibrate(
+    logits: keras.Model,
+    held_out: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    name: str,
+) -> tuple[keras.Model, Calibration]:
+    """The logits model with its fitted temperature and softmax built in, and its `Calibration`."""
+
+    def logits_of(images: np.ndarray) -> np.ndarray:
+        return logits.predict(images.astype(np.float32), batch_size=PREDICT_BATCH_SIZE, verbose=0)
+
+    calibration = calibration_of(logits_of, held_out, test, seed)
+    return with_temperature(logits, calibration.temperature, name), calibration

@@ -14,9 +14,10 @@ import openvino as ov
 import tensorflow as tf
 
 import model_contract as contract
+from training.calibration import Calibration
 from training.data import Mnist
 from training.recipes import TrainConfig
-from training.train import TrainResult
+from training.train import Evaluation, TrainResult
 
 
 def library_versions() -> dict[str, str]:
@@ -32,15 +33,9 @@ def library_versions() -> dict[str, str]:
 
 def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dict:
     """Everything a reader of the store should know about how this model was made and how it does."""
-    model = result.model
-    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
     return {
         contract.META_ARCHITECTURE: config.model,
-        contract.META_TEST_ACCURACY: round(result.evaluation.accuracy, 5),
-        contract.META_TEST_LOSS: round(result.evaluation.loss, 5),
-        contract.META_PER_CLASS_ACCURACY: result.evaluation.per_class_accuracy,
-        contract.META_PARAMETERS: int(model.count_params()),
-        contract.META_TRAINABLE_PARAMETERS: trainable,
+        **measured_metadata(result.model, result.evaluation, result.calibration, data),
         contract.META_NORMALISATION: {"mean": round(result.mean, 4), "std": round(result.std, 4)},
         contract.META_TRAINING_OPTIONS: {  # BentoML metadata has no null: unset options are left out
             key: list(value) if isinstance(value, tuple) else value
@@ -48,9 +43,22 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
             if value is not None
         },
         contract.META_TRAINING_SECONDS: round(result.seconds, 1),
+    }
+
+
+def measured_metadata(model: keras.Model, evaluation: Evaluation, calibration: Calibration | None, data: Mnist) -> dict:
+    """What any stored model reports, however it was made: how it does, its size, what it was
+    measured on and with, its input, and its calibration when it has one."""
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    return {
+        contract.META_TEST_ACCURACY: round(evaluation.accuracy, 5),
+        contract.META_TEST_LOSS: round(evaluation.loss, 5),
+        contract.META_PER_CLASS_ACCURACY: evaluation.per_class_accuracy,
+        contract.META_PARAMETERS: int(model.count_params()),
+        contract.META_TRAINABLE_PARAMETERS: trainable,
         contract.META_DATA_SHA256: data.sha256,
         contract.META_LIBRARY_VERSIONS: library_versions(),
-        **calibration_metadata(result),
+        **calibration_metadata(calibration),
         contract.META_INPUT_FORMAT: {
             "shape": list(contract.INPUT_SHAPE),
             "dtype": contract.INPUT_DTYPE,
@@ -60,12 +68,12 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
     }
 
 
-def calibration_metadata(result: TrainResult) -> dict:
-    """The calibration's figures and the "not sure" threshold, when the recipe calibrated."""
-    if result.calibration is None:
+def calibration_metadata(calibration: Calibration | None) -> dict:
+    """The calibration's figures and the "not sure" threshold, when the model was calibrated."""
+    if calibration is None:
         return {}
-    threshold = result.calibration.unsure_below  # unrounded: confidences crowd just below 1
-    figures = {key: round(value, 5) for key, value in asdict(result.calibration).items()}
+    threshold = calibration.unsure_below  # unrounded: confidences crowd just below 1
+    figures = {key: round(value, 5) for key, value in asdict(calibration).items()}
     return {contract.META_CALIBRATION: {**figures, "unsure_below": threshold}, contract.META_UNSURE_BELOW: threshold}
 
 

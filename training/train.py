@@ -11,7 +11,7 @@ import numpy as np
 
 from model_contract import NUM_CLASSES
 from training.augment import AugmentConfig, training_dataset
-from training.calibration import Calibration, calibrate
+from training.calibration import Calibration, calibrate, logits_model
 from training.data import Mnist
 from training.models import ARCHITECTURES
 from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
@@ -148,7 +148,8 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     seconds = time.perf_counter() - started
     calibration = None
     if config.holdout:
-        model, calibration = calibrate(model, (fitted.x_test, fitted.y_test), (data.x_test, data.y_test), config.seed)
+        held_out, test = (fitted.x_test, fitted.y_test), (data.x_test, data.y_test)
+        model, calibration = calibrate(logits_model(model), held_out, test, config.seed, model.name)
     return TrainResult(
         model=model,
         history={key: [float(v) for v in values] for key, values in history.history.items()},
