@@ -86,36 +86,6 @@ LONG_RECIPE = TrainConfig(
 # day, over three minutes. Peak rate as the long recipe's, half its warm-up (neither swept).
 QUICK_RECIPE = replace(LONG_RECIPE, epochs=5, warmup_epochs=0.5)
 
-RECIPES: dict[str, TrainConfig] = {
-    "linear": TrainConfig(model="linear", epochs=10, batch_size=128, learning_rates=(1e-3,), augment=False),
-    "one_hidden_layer": TrainConfig(
-        model="one_hidden_layer", epochs=10, batch_size=32, learning_rates=(1e-3,) * 9 + (1e-4,), augment=False
-    ),
-    "conv": TrainConfig(model="conv", epochs=1, batch_size=32, learning_rates=(1e-3,), augment=False),
-    "conv_dropout": TrainConfig(model="conv_dropout", epochs=1, batch_size=64, learning_rates=(1e-3,)),
-    "conv_batchnorm_dropout": TrainConfig(),
-}
-
-# As far as this network goes in about ten minutes on two cores: same architecture, more epochs,
-# a warm-up then cosine decay, and small shifts added to the tutorial's augmentation.
-LONG_RECIPE = TrainConfig(
-    epochs=24,
-    batch_size=128,
-    schedule="cosine",
-    learning_rates=(3e-3,),
-    warmup_epochs=1.0,
-    shift_pixels=2.0,
-    holdout=5000,
-    non_digits=6000,
-)
-
-# The long recipe cut to about three minutes on two cores: what `make serve` trains. On held-out
-# training images (`python -m training.sweep --recipe quick`, results/sweep_quick.md) 7 epochs beat
-# 6 by 0.09 points and 8 added nothing; 7 took 208-254 s on all 60,000 images here, so the recipe
-# keeps the most epochs that fit three minutes: 6. Peak rate as the long recipe's, half its warm-up
-# (neither swept).
-QUICK_RECIPE = replace(LONG_RECIPE, epochs=6, warmup_epochs=0.5)
-
 RECIPES: dict[str, TrainConfig] = {**TUTORIAL_RECIPES, "long": LONG_RECIPE, "quick": QUICK_RECIPE}
 
 
