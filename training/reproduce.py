@@ -46,8 +46,13 @@ def recipe_text(name: str, config: TrainConfig) -> str:
         if config.holdout
         else ""
     )
+    pens = (
+        f" and other pens (stroke change {config.stroke_change:g}, blur {config.blur:g})"
+        if config.stroke_change or config.blur
+        else ""
+    )
     return (
-        f"augmented with shifts up to {config.shift_pixels:g} px, Adam warm-up {config.warmup_epochs:g} epoch "
+        f"augmented with shifts up to {config.shift_pixels:g} px{pens}, Adam warm-up {config.warmup_epochs:g} epoch "
         f"then cosine from {config.learning_rates[0]:g}, {config.epochs} epochs{held_out}"
     )
 

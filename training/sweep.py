@@ -92,10 +92,13 @@ def main() -> None:
     data = load_mnist(args.data).holdout(args.validation)
     name = args.recipe or args.model
     grid = cosine_grid(RECIPES[name], args) if args.recipe else step_grid(TUTORIAL_RECIPES[name], args)
+    own = RECIPES[name].holdout
+    calibration_holdout = f" (less the recipe's own {own:,} held out for calibration)" if own else ""
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')}: `python -m training.sweep` for {name}; trained on "
-        f"{len(data.x_train):,} images, scored on the last {args.validation:,} training images (not the test "
-        f"set); seeds {' '.join(map(str, args.seeds))}.",
+        f"{len(data.x_train):,} images{calibration_holdout}, scored on the last {args.validation:,} training "
+        "images (not the test set); "
+        f"seeds {' '.join(map(str, args.seeds))}.",
         "",
         "| settings | validation accuracy, mean | by seed | seconds per run |",
         "| --- | ---: | --- | ---: |",
