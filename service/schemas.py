@@ -67,14 +67,14 @@ class ModelInfo(BaseModel):
     device: str = Field(description="where inference runs", examples=["CPU", "/GPU:0"])
     runtime: str = Field(description="the library that runs the model, and its version", examples=["openvino 2026.4.1"])
     precision: str = Field(description="the precision it computes in", examples=["bf16", "f32"])
-    precision_check: dict | None = Field(
-        description="how reduced precision answered the model's check batch beside f32 (None: not tried)",
+    precision_check: dict = Field(
+        description="how reduced precision answered the model's check batch beside f32 ({}: not tried)",
         examples=[{"images": 256, "digits_changed": 0, "max_probability_difference": 0.004, "tolerance": 0.03}],
     )
     unsure_below: float = Field(description="answers less confident than this are flagged 'unsure'")
-    calibration: dict | None = Field(
+    calibration: dict = Field(
         description="the temperature training fitted on held-out digits, the expected calibration error on the "
-        "test set before and after it, and the shares of test digits and drawn non-digits flagged (None: the "
+        "test set before and after it, and the shares of test digits and drawn non-digits flagged ({}: the "
         "model was stored without calibration, and the threshold is a fixed 0.5)",
     )
     input_format: dict = Field(description="shape, dtype and range of one image")

@@ -241,9 +241,9 @@ class MnistClassifier:
             device=classifier.device,
             runtime=classifier.runtime,
             precision=classifier.precision,
-            precision_check=classifier.precision_check,
+            precision_check=classifier.precision_check or {},
             unsure_below=self.models[STABLE].unsure_below,
-            calibration=metadata.get(contract.META_CALIBRATION),
+            calibration=metadata.get(contract.META_CALIBRATION, {}),
             served=[
                 ServedModel(tag=VERSIONS.tag_of(role), role=role, share_percent=share)
                 for role, share in ((STABLE, 100 - VERSIONS.canary_percent), (CANARY, VERSIONS.canary_percent))

@@ -60,7 +60,7 @@ def test_predict_matches_in_process_model(server: str, reference, digit_images) 
 
 def test_answers_below_the_models_threshold_are_flagged_unsure(server: str, reference, digit_images) -> None:
     info = post(server, "/model_info").json()
-    assert info["calibration"] is None and info["unsure_below"] == contract.UNCALIBRATED_UNSURE_BELOW
+    assert info["calibration"] == {} and info["unsure_below"] == contract.UNCALIBRATED_UNSURE_BELOW
     images = digit_images[:60]
     confidences = reference.probabilities(images.astype(np.float32)).max(axis=1)
     answers = post(server, "/predict", json={"images": images.tolist()}).json()
