@@ -12,27 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bentoml
 import numpy as np
 
 import model_contract as contract
-from loadtest.measuring_cli import measuring_cli
+from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
 from results_output import machine_description, pyplot, save_figure, write_markdown
-from service.model_runtime import load_classifier
-from training.calibration import ECE_BINS, expected_calibration_error, softmax
-
-
-def reliability(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per confidence bin: mean confidence, accuracy and image count (bins without images are NaN)."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    which = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
-    counts = np.bincount(which, minlength=ECE_BINS)
-    with np.errstate(invalid="ignore"):
-        mean_confidence = np.bincount(which, confidence, ECE_BINS) / counts
-        accuracy = np.bincount(which, correct, ECE_BINS) / counts
-    return mean_confidence, accuracy, counts
+from training.calibration import ECE_BINS, confidence_bins, expected_calibration_error, softmax
 
 
 def plot_reliability(answers: dict[str, np.ndarray], labels: np.ndarray, path: Path) -> None:
@@ -41,7 +27,7 @@ def plot_reliability(answers: dict[str, np.ndarray], labels: np.ndarray, path: P
     figure, axes = plt.subplots(1, len(answers), figsize=(5 * len(answers), 4.6), sharey=True, squeeze=False)
     axes = axes[0]
     for axis, (title, probabilities) in zip(axes, answers.items(), strict=True):
-        mean_confidence, accuracy, counts = reliability(probabilities, labels)
+        mean_confidence, accuracy, counts = confidence_bins(probabilities, labels)
         edges = np.linspace(0, 1, ECE_BINS + 1)
         axis.bar(edges[:-1], np.nan_to_num(accuracy), width=1 / ECE_BINS, align="edge", alpha=0.7, label="accuracy")
         axis.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
@@ -62,9 +48,8 @@ def main() -> None:
     cli = measuring_cli(__doc__.splitlines()[0])
     args = cli.parse_args()
 
-    stored = bentoml.models.get(args.tag)
+    stored, classifier = served_model(args.tag)
     calibration = stored.info.metadata.get(contract.META_CALIBRATION)
-    classifier = load_classifier(stored.path)
     images, labels = load_digits(args.data, None)
     served = classifier.probabilities(images.astype(np.float32)).astype(np.float64)
     if calibration is None:  # stored without a held-out split: its answers as trained

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bentoml
 import numpy as np
 
 import model_contract as contract
 from loadtest.bench_inprocess import LATENCY_CALLS, THROUGHPUT_BATCH, images_per_second, latency_ms
-from loadtest.measuring_cli import measuring_cli
+from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
 from results_output import machine_description, write_markdown
-from service.model_runtime import load_classifier
 from training.calibration import expected_calibration_error
 
 
@@ -42,9 +40,8 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for tag in args.tags:
-        stored = bentoml.models.get(tag)
+        stored, classifier = served_model(tag)
         metadata = stored.info.metadata
-        classifier = load_classifier(stored.path)
         probabilities = classifier.probabilities(pixels)
         accuracy = float((probabilities.argmax(axis=1) == labels).mean())
         flagged = float((probabilities.max(axis=1) < contract.unsure_below(metadata)).mean())

@@ -16,14 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import bentoml
 import numpy as np
 from PIL import Image
 
-from loadtest.measuring_cli import measuring_cli
+from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
 from results_output import write_markdown
-from service.model_runtime import load_classifier
 from service.preprocess import image_bytes_to_pixels
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS
 
@@ -125,8 +123,7 @@ def main() -> None:
     cli.add_argument("--count", type=int, default=2000, help="test digits per rendering (2000)")
     args = cli.parse_args()
 
-    stored = bentoml.models.get(args.tag)
-    classifier = load_classifier(stored.path)
+    stored, classifier = served_model(args.tag)
     images, labels = load_digits(args.data, args.count)
     rng = np.random.default_rng(0)
     direct = float((classifier.probabilities(images.astype(np.float32)).argmax(1) == labels).mean())

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 
+import bentoml
+
+from service.model_runtime import Classifier, load_classifier
 from service.settings import ServiceSettings
 
 
@@ -17,3 +20,9 @@ def measuring_cli(description: str, one_model: bool = True) -> argparse.Argument
     cli.add_argument("--data", help="mnist.npz ($MNIST_DATA, else download)")
     cli.add_argument("--results", default="results", help="output folder (results)")
     return cli
+
+
+def served_model(tag: str) -> tuple[bentoml.Model, Classifier]:
+    """The stored model and its classifier, loaded by the runtime the service would choose."""
+    stored = bentoml.models.get(tag)
+    return stored, load_classifier(stored.path)

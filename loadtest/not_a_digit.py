@@ -14,20 +14,18 @@ same pages, are the digits from outside MNIST. Writes results/not_a_digit.md.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-import bentoml
 import numpy as np
 from PIL import Image
 
 import model_contract as contract
-from loadtest.measuring_cli import measuring_cli
+from loadtest.image_accuracy import encoded
+from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
 from results_output import machine_description, write_markdown
 from service.invalid_input import InvalidInput
-from service.model_runtime import load_classifier
 from service.preprocess import image_bytes_to_pixels
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS
 from training.non_digits import MEASURING_FONT_PACKAGES, characters, drawn, fonts_from, measuring_families
@@ -56,9 +54,7 @@ def blank_page(rng: np.random.Generator) -> bytes:
 
 
 def png(grey: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(grey.clip(0, 255).astype(np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encoded(Image.fromarray(grey.clip(0, 255).astype(np.uint8)), "PNG")
 
 
 def served_answers(
@@ -85,8 +81,7 @@ def main() -> None:
     cli.add_argument("--count", type=int, default=200, help="images per family (200)")
     args = cli.parse_args()
 
-    stored = bentoml.models.get(args.tag)
-    classifier = load_classifier(stored.path)
+    stored, classifier = served_model(args.tag)
     threshold = contract.unsure_below(stored.info.metadata)
     fonts = fonts_from(MEASURING_FONT_PACKAGES)
     rng = np.random.default_rng(SEED)

@@ -14,16 +14,15 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-import bentoml
 import numpy as np
 from PIL import Image, ImageFilter
 
 import model_contract as contract
-from loadtest.measuring_cli import measuring_cli
+from loadtest.image_accuracy import encoded
+from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.not_a_digit import on_page, served_answers
 from loadtest.payloads import load_digits
 from results_output import machine_description, write_markdown
-from service.model_runtime import load_classifier
 from training.non_digits import CANVAS, MEASURING_FONT_PACKAGES, characters, fonts_from
 
 # Debian's handwriting fonts, one writer each, by font folder (package in the comment); none is used
@@ -81,12 +80,6 @@ def low_resolution_page(ink: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
-def encoded(image: Image.Image, format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return buffer.getvalue()
-
-
 CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "as written, PNG": on_page,
     "broad pen": lambda ink, rng: on_page(thicker(ink, rng), rng),
@@ -122,8 +115,7 @@ def main() -> None:
     )
     args = cli.parse_args()
 
-    stored = bentoml.models.get(args.tag)
-    classifier = load_classifier(stored.path)
+    stored, classifier = served_model(args.tag)
     threshold = contract.unsure_below(stored.info.metadata)
 
     def answer(files: list[bytes]) -> tuple[np.ndarray, np.ndarray]:

@@ -52,8 +52,8 @@ def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor
     return tf.stack([m00, m01, offset_x, m10, m11, offset_y, zeros, zeros], axis=1)
 
 
-BLUR_KERNEL = np.outer(*[np.exp(-0.5 * np.arange(-2, 3) ** 2)] * 2)
-BLUR_KERNEL = (BLUR_KERNEL / BLUR_KERNEL.sum()).astype(np.float32)[..., np.newaxis, np.newaxis]
+_GAUSSIAN = np.exp(-0.5 * np.arange(-2, 3) ** 2)  # sigma one pixel, over 5 pixels
+BLUR_KERNEL = (np.outer(_GAUSSIAN, _GAUSSIAN) / _GAUSSIAN.sum() ** 2).astype(np.float32)[..., np.newaxis, np.newaxis]
 
 
 def other_pens(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:

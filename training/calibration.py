@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from keras import layers
+from scipy import special
 from scipy.optimize import minimize_scalar
 
 from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
@@ -58,38 +59,36 @@ def with_temperature(logits: keras.Model, temperature: float, name: str) -> kera
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    exponent = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return exponent / exponent.sum(axis=1, keepdims=True)
-
-
-def cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    picked = probabilities[np.arange(len(labels)), labels]
-    return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
+    return special.softmax(logits / temperature, axis=1)
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature with the least cross-entropy on these held-out logits."""
-    low, high = np.log(TEMPERATURE_RANGE)
-    best = minimize_scalar(
-        lambda log_t: cross_entropy(softmax(logits, float(np.exp(log_t))), labels),
-        bounds=(low, high),
-        method="bounded",
-    )
+
+    def cross_entropy(log_t: float) -> float:
+        log_probabilities = special.log_softmax(logits / np.exp(log_t), axis=1)
+        return float(-log_probabilities[np.arange(len(labels)), labels].mean())
+
+    best = minimize_scalar(cross_entropy, bounds=tuple(np.log(TEMPERATURE_RANGE)), method="bounded")
     return float(np.exp(best.x))
+
+
+def confidence_bins(
+    probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equal-width confidence bin: mean confidence, accuracy and count (NaN where a bin is empty)."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        return np.bincount(which, confidence, bins) / counts, np.bincount(which, correct, bins) / counts, counts
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
     """The gap between confidence and accuracy, averaged over confidence bins weighted by size."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    gap = 0.0
-    for index in range(bins):
-        members = which == index
-        if members.any():
-            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(gap)
+    mean_confidence, accuracy, counts = confidence_bins(probabilities, labels, bins)
+    return float(np.nansum(counts / counts.sum() * np.abs(accuracy - mean_confidence)))
 
 
 def unsure_threshold(confidences: np.ndarray, share: float = UNSURE_SHARE_OF_DIGITS) -> float:
@@ -106,14 +105,15 @@ def calibration_of(
     temperature = fit_temperature(held_out_logits, held_out[1])
     threshold = unsure_threshold(softmax(held_out_logits, temperature).max(axis=1))
     test_logits = logits_of(test[0])
+    calibrated_test = softmax(test_logits, temperature)
     drawn = non_digit_images(NON_DIGITS_MEASURED, seed + 1, fonts_from(TRAINING_FONT_PACKAGES))
     return Calibration(
         temperature=temperature,
         unsure_below=threshold,
         held_out_images=len(held_out[0]),
         test_ece_before=expected_calibration_error(softmax(test_logits), test[1]),
-        test_ece_after=expected_calibration_error(softmax(test_logits, temperature), test[1]),
-        test_digits_flagged=float((softmax(test_logits, temperature).max(axis=1) < threshold).mean()),
+        test_ece_after=expected_calibration_error(calibrated_test, test[1]),
+        test_digits_flagged=float((calibrated_test.max(axis=1) < threshold).mean()),
         non_digits_flagged=float((softmax(logits_of(drawn), temperature).max(axis=1) < threshold).mean()),
     )
 

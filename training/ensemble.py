@@ -8,7 +8,7 @@ same held-out training images (the quick and long recipes hold out the last 5,00
 ensemble's own temperature and "not sure" threshold are chosen on those images again. Averaging
 calibrated logits (a geometric mean of the probabilities) keeps the ensemble one graph of plain
 layers, which every runtime serves and OpenVINO converts. Stored as a new version; it costs the
-members' compute together, as the in-process benchmark shows (`loadtest.bench_inprocess --tag`).
+members' compute together, as `loadtest.compare_models` shows.
 """
 
 from __future__ import annotations
@@ -75,16 +75,12 @@ def main() -> None:
     held_out, test = (fitted.x_test, fitted.y_test), (data.x_test, data.y_test)
     model, calibration = calibrate(ensemble_logits(members), held_out, test, args.seed, f"ensemble_of_{len(members)}")
     evaluation = evaluate(model, data.x_test, data.y_test)
+    members_seconds = sum(model.info.metadata.get(contract.META_TRAINING_SECONDS, 0) for model in stored)
     metadata = {
         contract.META_ARCHITECTURE: f"ensemble of {len(members)} {stored[0].info.metadata[contract.META_ARCHITECTURE]}",
         **measured_metadata(model, evaluation, calibration, data),
         contract.META_TRAINING_OPTIONS: {"members": [str(model.tag) for model in stored]},
-        contract.META_TRAINING_SECONDS: round(
-            sum(model.info.metadata.get(contract.META_TRAINING_SECONDS, 0) for model in stored)
-            + time.perf_counter()
-            - started,
-            1,
-        ),
+        contract.META_TRAINING_SECONDS: round(members_seconds + time.perf_counter() - started, 1),
     }
     saved = save_to_store(model, metadata, data.x_test[: contract.CHECK_BATCH_IMAGES], report_folder=None)
     print(

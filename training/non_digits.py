@@ -39,14 +39,13 @@ Drawing = Callable[[np.random.Generator], np.ndarray]
 
 def fonts_from(packages: Sequence[str], folder: Path = FONT_FOLDER) -> list[Path]:
     """The TrueType and OpenType fonts of these Debian packages that draw letters as letters."""
-    found = sorted(
+    return sorted(
         path
         for package in packages
         for pattern in ("*.ttf", "*.otf")
         for path in folder.glob(f"*/{package}/{pattern}")
         if path.stem not in SYMBOL_FONTS
     )
-    return found
 
 
 def _font(fonts: Sequence[Path], rng: np.random.Generator, size: int) -> ImageFont.FreeTypeFont:

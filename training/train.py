@@ -112,13 +112,15 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int) -> tuple[object, li
     raise ValueError(f"unknown schedule '{config.schedule}': choose 'epochs' or 'cosine'")
 
 
+def one_hot(labels: np.ndarray) -> np.ndarray:
+    return keras.utils.to_categorical(labels, NUM_CLASSES).astype(np.float32)
+
+
 def training_examples(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, ...]:
     """Images, one-hot targets and loss weights: the digits, then `config.non_digits` drawn
     non-digits whose target is the uniform distribution."""
     extra = non_digit_images(config.non_digits, config.seed, fonts_from(TRAINING_FONT_PACKAGES))
-    targets = np.concatenate(
-        [np.eye(NUM_CLASSES, dtype=np.float32)[labels], np.full((len(extra), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)]
-    )
+    targets = np.concatenate([one_hot(labels), np.full((len(extra), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)])
     weights = np.concatenate([np.ones(len(images)), np.full(len(extra), config.non_digit_weight)])
     return np.concatenate([images, extra]).astype(np.float32), targets, weights
 
@@ -162,7 +164,7 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     history = model.fit(
         batches,
         epochs=config.epochs,
-        validation_data=(data.x_test.astype(np.float32), np.eye(NUM_CLASSES, dtype=np.float32)[data.y_test]),
+        validation_data=(data.x_test.astype(np.float32), one_hot(data.y_test)),
         validation_batch_size=EVAL_BATCH_SIZE,
         callbacks=[timer, *schedule_callbacks],
         verbose=progress_verbosity(config.verbose),
