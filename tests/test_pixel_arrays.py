@@ -82,3 +82,10 @@ def test_npy_header_whose_shape_product_overflows_int64_is_refused() -> None:
     data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
     with pytest.raises(InvalidInput, match="truncated or corrupt"):
         read_npy(data, max_images=64)
+
+
+def test_a_value_just_over_255_is_refused_before_float32_rounds_it() -> None:
+    images = np.full((1, 28, 28), 255.0)
+    images[0, 0, 0] = 255.00000000000003  # float32 would make it 255
+    with pytest.raises(InvalidInput, match="within 0-255"):
+        images_to_batch(images.tolist(), max_images=64)
