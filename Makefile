@@ -12,7 +12,7 @@ PORT ?= 3000
 MNIST_DATA ?= $(wildcard $(CURDIR)/../shared/data/mnist.npz)
 export MNIST_DATA
 
-.PHONY: serve test train train-quick train-long reproduce reproduce-recipes model-checks bench-augment bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
+.PHONY: serve test train train-quick train-long reproduce reproduce-recipes model-checks bench-augment bench-precision bench-inprocess benchmark bench-burst loadtest soak faults page-accuracy \
         lint bento container-test rolling-update-test clean
 
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +48,9 @@ model-checks: $(VENV)/.installed  ## non-digits flagged, calibration, other writ
 
 bench-augment: $(VENV)/.installed
 	$(PY) -m training.bench_augment
+
+bench-precision: $(VENV)/.installed  ## float32 vs mixed bfloat16 training epochs, results/precision.md
+	$(PY) -m training.bench_precision
 
 bench-inprocess: $(VENV)/.installed
 	$(PY) -m loadtest.bench_inprocess

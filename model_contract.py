@@ -40,6 +40,7 @@ META_TRAINABLE_PARAMETERS = "trainable_parameters"
 META_NORMALISATION = "normalisation"  # {"mean": ..., "std": ...} of the training pixels
 META_TRAINING_OPTIONS = "training_options"
 META_TRAINING_SECONDS = "training_seconds"
+META_TRAINING_PRECISION = "training_precision"  # the dtype policy of the training steps
 META_DATA_SHA256 = "data_sha256"
 META_LIBRARY_VERSIONS = "library_versions"
 META_INPUT_FORMAT = "input_format"

@@ -11,6 +11,8 @@ import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cpu_info import cpu_model_and_flags
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -42,13 +44,6 @@ def write_markdown(lines: list[str], path: Path) -> None:
 def machine_description() -> str:
     """The measuring machine in one phrase, with what decides the CPU runtime's speed: figures from
     machines of the same size still differ when one has AMX and the other only AVX-512 BF16."""
-    name, flags = platform.processor() or platform.machine(), set()
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            name = value.strip()
-        elif key.strip() == "flags":
-            flags = set(value.split())
+    name, flags = cpu_model_and_flags()
     features = [label for flag, label in (("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX")) if flag in flags]
     return f"{platform.machine()}, {os.cpu_count()} cores of {name}" + (f" ({', '.join(features)})" if features else "")

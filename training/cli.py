@@ -69,6 +69,12 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--non-digit-weight", type=float, help=f"each non-digit's weight in the loss ({defaults.non_digit_weight})"
     )
+    cli.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train in mixed bfloat16 where the CPU computes it natively (quick and long recipes: yes)",
+    )
     cli.add_argument("--seed", type=int, help=f"random seed ({defaults.seed})")
     cli.add_argument(
         "--data", help=f"Keras-layout mnist.npz or a folder of IDX files (default ${DATA_ENV}, else Keras's download)"

@@ -43,6 +43,7 @@ def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dic
             if value is not None
         },
         contract.META_TRAINING_SECONDS: round(result.seconds, 1),
+        contract.META_TRAINING_PRECISION: result.precision,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import keras
 import numpy as np
@@ -15,6 +16,7 @@ from training.calibration import Calibration, calibrate, logits_model
 from training.data import Mnist
 from training.models import ARCHITECTURES
 from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
+from training.precision import FLOAT32, dtype_policy, float32_copy, training_policy
 from training.recipes import TrainConfig
 
 EVAL_BATCH_SIZE = 1000
@@ -76,6 +78,7 @@ class TrainResult:
     evaluation: Evaluation
     mean: float
     std: float
+    precision: str  # the Keras dtype policy the training steps ran under
     calibration: Calibration | None  # None: the recipe held no images out to calibrate on
 
 
@@ -149,10 +152,13 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     fitted = data.holdout(config.holdout) if config.holdout else data  # its "test" images: the held-out ones
     mean, std = float(fitted.x_train.mean()), float(fitted.x_train.std())
-    model = ARCHITECTURES[config.model](mean, std)
+    build = partial(ARCHITECTURES[config.model], mean, std)
+    policy = training_policy(config.mixed_precision)
     images, targets, weights = training_examples(fitted.x_train, fitted.y_train, config)
     steps_per_epoch = -(-len(images) // config.batch_size)
     rate, schedule_callbacks = learning_rate(config, steps_per_epoch)
+    with dtype_policy(policy):
+        model = build()
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate),
         loss="categorical_crossentropy",
@@ -171,6 +177,8 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         shuffle=False,  # the dataset shuffles itself
     )
     seconds = time.perf_counter() - started
+    if policy != FLOAT32:
+        model = float32_copy(model, build)
     calibration = None
     if config.holdout:
         held_out, test = (fitted.x_test, fitted.y_test), (data.x_test, data.y_test)
@@ -183,6 +191,7 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         evaluation=evaluate(model, data.x_test, data.y_test),
         mean=mean,
         std=std,
+        precision=policy,
         calibration=calibration,
     )
 
