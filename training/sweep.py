@@ -67,9 +67,10 @@ def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple
 
 
 def main() -> None:
-    from results_output import write_markdown
+    from results_output import machine_description, write_markdown
     from training.data import load_mnist
     from training.pipeline import run_training
+    from training.precision import training_policy
 
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--model", default="one_hidden_layer", choices=list(TUTORIAL_RECIPES))
@@ -95,7 +96,8 @@ def main() -> None:
     own = RECIPES[name].holdout
     calibration_holdout = f" (less the recipe's own {own:,} held out for calibration)" if own else ""
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d')}: `python -m training.sweep` for {name}; trained on "
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}, training in "
+        f"{training_policy(RECIPES[name].mixed_precision)}: `python -m training.sweep` for {name}; trained on "
         f"{len(data.x_train):,} images{calibration_holdout}, scored on the last {args.validation:,} training "
         "images (not the test set); "
         f"seeds {' '.join(map(str, args.seeds))}.",
