@@ -1,9 +1,8 @@
 """Mixed bfloat16 training where the hardware computes bfloat16 natively, float32 elsewhere.
 
 On CPUs with AVX-512 BF16 or AMX, oneDNN runs this net's convolutions and dense layers in
-bfloat16 about 1.5x faster than in float32 (2 cores, batch 128: 3,000 against 1,950 images/s,
-`results/precision.md`). Without those instructions bfloat16 is emulated and slower
-than float32, so the recipes that ask for it fall back to float32 there. Only the training steps
+bfloat16 1.2-1.5x faster than in float32 (2 cores, batch 128; results/precision.md). Without
+those instructions bfloat16 is emulated and slower than float32, so the recipes that ask for it fall back to float32 there. Only the training steps
 run in bfloat16: the weights stay float32 throughout (Keras's mixed policy), and the trained
 weights are copied into a float32 build of the same net before calibration, evaluation and export,
 so every stored and served model computes in float32.
