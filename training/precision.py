@@ -2,10 +2,11 @@
 
 On CPUs with AVX-512 BF16 or AMX, oneDNN runs this net's convolutions and dense layers in
 bfloat16 1.2-1.5x faster than in float32 (2 cores, batch 128; results/precision.md). Without
-those instructions bfloat16 is emulated and slower than float32, so the recipes that ask for it fall back to float32 there. Only the training steps
-run in bfloat16: the weights stay float32 throughout (Keras's mixed policy), and the trained
-weights are copied into a float32 build of the same net before calibration, evaluation and export,
-so every stored and served model computes in float32.
+those instructions bfloat16 is emulated and slower than float32, so the recipes that ask for it
+fall back to float32 there. Only the training steps run in bfloat16: the weights stay float32
+throughout (Keras's mixed policy), and the trained weights are copied into a float32 build of the
+same net before calibration, evaluation and export, so every stored and served model computes in
+float32.
 """
 
 from __future__ import annotations
