@@ -42,15 +42,20 @@ def alternated_epochs(runs: dict[str, tuple[keras.Model, tf.data.Dataset]]) -> d
     return seconds
 
 
-def epoch_table(seconds: dict[str, list[float]]) -> list[str]:
-    """Markdown rows of each name's epoch seconds, round by round, and its best."""
+def epoch_report(header: str, seconds: dict[str, list[float]], conclusion: str) -> list[str]:
+    """A benchmark's markdown: its header, each name's epoch seconds round by round and its best,
+    and the conclusion."""
     return [
+        header,
+        "",
         "| epoch | seconds (each round) | best |",
         "| --- | --- | ---: |",
         *(
             f"| {name} | {', '.join(f'{s:.1f}' for s in values)} | {min(values):.1f} |"
             for name, values in seconds.items()
         ),
+        "",
+        conclusion,
     ]
 
 
@@ -75,15 +80,12 @@ def main() -> None:
     }
     seconds = alternated_epochs({name: (model, pipeline) for name, pipeline in pipelines.items()})
     plain, augmented = min(seconds["plain"]), min(seconds["augmented"])
-    lines = [
+    header = (
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, TensorFlow "
         f"{tf.__version__}; {len(data.x_train):,} images, batch {BATCH_SIZE}, final net; "
-        "`python -m training.bench_augment`.",
-        "",
-        *epoch_table(seconds),
-        "",
-        f"Augmented / plain: {augmented / plain:.3f}x (target: at most 1.15x).",
-    ]
+        "`python -m training.bench_augment`."
+    )
+    lines = epoch_report(header, seconds, f"Augmented / plain: {augmented / plain:.3f}x (target: at most 1.15x).")
     write_markdown(lines, results / "augment.md")
 
 

@@ -16,7 +16,7 @@ import keras
 
 from results_output import machine_description, write_markdown
 from training.augment import training_dataset
-from training.bench_augment import alternated_epochs, bench_arguments, epoch_table
+from training.bench_augment import alternated_epochs, bench_arguments, epoch_report
 from training.models import ARCHITECTURES
 from training.precision import FLOAT32, MIXED_BFLOAT16, dtype_policy
 from training.recipes import RECIPES
@@ -38,15 +38,12 @@ def main() -> None:
         runs[policy] = (model, pipeline)
     seconds = alternated_epochs(runs)
     ratio = min(seconds[FLOAT32]) / min(seconds[MIXED_BFLOAT16])
-    lines = [
+    header = (
         f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}, Keras {keras.__version__}; "
         f"{len(data.x_train):,} images, the {RECIPE} recipe's net, batch {recipe.batch_size} and augmentation; "
-        "`python -m training.bench_precision`.",
-        "",
-        *epoch_table(seconds),
-        "",
-        f"float32 / mixed bfloat16: {ratio:.2f}x the time per epoch.",
-    ]
+        "`python -m training.bench_precision`."
+    )
+    lines = epoch_report(header, seconds, f"float32 / mixed bfloat16: {ratio:.2f}x the time per epoch.")
     write_markdown(lines, results / "precision.md")
 
 
