@@ -48,6 +48,17 @@ def test_dataset_keeps_every_label_with_its_image() -> None:
     assert np.mean(np.abs(rows - (seen_labels + 6.5)) <= 3) > 0.9
 
 
+def test_endless_dataset_shows_every_image_once_per_pass_in_a_new_order() -> None:
+    count, batch_size = 24, 8
+    images = np.repeat(np.arange(count, dtype=np.uint8), 28 * 28).reshape(count, 28, 28)  # pixel = index
+    batches = training_dataset(images, np.arange(count) % 10, batch_size, seed=1, augment=None, endless=True)
+    order = np.concatenate([x.numpy()[:, 0, 0] for x, _ in batches.take(3 * count // batch_size)])
+    passes = order.reshape(3, count)
+    for shown in passes:
+        assert sorted(shown.tolist()) == list(range(count))
+    assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[1], passes[2])
+
+
 def test_other_pens_grow_wear_and_soften_strokes_within_their_range() -> None:
     images, _ = blocky_digits(64)
     pixels = tf.constant(images, tf.float32)

@@ -92,13 +92,24 @@ def training_dataset(
     seed: int,
     augment: AugmentConfig | None,
     weights: np.ndarray | None = None,
+    endless: bool = False,
 ) -> tf.data.Dataset:
     """Shuffled float32 batches of (image, target) or, with `weights`, (image, target, weight),
-    augmented when `augment` is given."""
+    augmented when `augment` is given: one pass, or with `endless` one pass after another, each
+    shuffled anew.
+
+    Training reads the endless form through a single iterator. Keras makes a new iterator for
+    every epoch of a finite dataset, and on these 2-core machines destroying the old one
+    (`RootDataset::Iterator::~Iterator`, waiting on one of its tf.data threads) stalled the process
+    with both cores idle for 12-18 s at the start of about a third of all epochs (py-spy stacks and
+    /proc CPU counters, TensorFlow 2.21). The repeat sits before the parallel map, so the threads
+    of the map and the prefetch live for the whole fit."""
     columns = (images.astype(np.float32), targets) + (() if weights is None else (weights.astype(np.float32),))
     dataset = tf.data.Dataset.from_tensor_slices(columns)
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
+    if endless:
+        dataset = dataset.repeat()
     if augment is not None:
         dataset = dataset.map(lambda x, *rest: (augment_batch(x, augment), *rest), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -164,12 +164,15 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
         loss="categorical_crossentropy",
         metrics=[DigitAccuracy()],
     )
-    batches = training_dataset(images, targets, config.batch_size, config.seed, augment_config(config), weights)
+    batches = training_dataset(
+        images, targets, config.batch_size, config.seed, augment_config(config), weights, endless=True
+    )
     timer = EpochTimer()
     started = time.perf_counter()
     history = model.fit(
         batches,
         epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
         validation_data=(data.x_test.astype(np.float32), one_hot(data.y_test)),
         validation_batch_size=EVAL_BATCH_SIZE,
         callbacks=[timer, *schedule_callbacks],
