@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from training.augment import AugmentConfig, augment_batch, other_pens, training_dataset
+from training.augment import (
+    AugmentConfig,
+    augment_batch,
+    elastic_displacements,
+    other_pens,
+    random_affine_matrices,
+    training_dataset,
+    warp_nearest,
+)
 
 
 def blocky_digits(count: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -57,6 +65,46 @@ def test_endless_dataset_shows_every_image_once_per_pass_in_a_new_order() -> Non
     for shown in passes:
         assert sorted(shown.tolist()) == list(range(count))
     assert not np.array_equal(passes[0], passes[1]) and not np.array_equal(passes[1], passes[2])
+
+
+def test_one_resampling_for_affine_and_elastic_matches_the_affine_op_when_the_field_is_zero() -> None:
+    images, _ = blocky_digits(32)
+    pixels = tf.constant(images, tf.float32)
+    tf.random.set_seed(3)
+    transforms = random_affine_matrices(32, AugmentConfig(rotation_degrees=15, zoom=0.2, shift_pixels=2))
+    fused = warp_nearest(pixels, transforms, tf.zeros([32, 28, 28, 2])).numpy()
+    reference = tf.raw_ops.ImageProjectiveTransformV3(
+        images=pixels[..., tf.newaxis],
+        transforms=transforms,
+        output_shape=tf.constant([28, 28]),
+        fill_value=0.0,
+        interpolation="NEAREST",
+        fill_mode="CONSTANT",
+    )[..., 0].numpy()
+    np.testing.assert_array_equal(fused, reference)
+
+
+def test_elastic_field_is_smooth_and_within_its_strength() -> None:
+    tf.random.set_seed(4)
+    field = elastic_displacements(64, AugmentConfig(elastic_pixels=2.0)).numpy()
+    assert field.shape == (64, 28, 28, 2)
+    root_mean_square = np.sqrt((field**2).mean(axis=(1, 2, 3)))
+    assert root_mean_square.max() <= 2.0 + 1e-4 and root_mean_square.max() > 1.5  # up to 2 px, some near it
+    neighbour_step = np.abs(np.diff(field, axis=1)).mean(axis=(1, 2, 3))
+    assert (neighbour_step < 0.3 * root_mean_square + 1e-6).all()  # smooth: white noise would step ~1.1x
+
+
+def test_elastic_distortion_moves_strokes_but_keeps_pixel_values_and_labels() -> None:
+    images, labels = blocky_digits(64)
+    tf.random.set_seed(5)
+    elastic_only = AugmentConfig(rotation_degrees=0, zoom=0, shear_degrees=0, elastic_pixels=1.5)
+    out = augment_batch(tf.constant(images, tf.float32), elastic_only).numpy()
+    assert set(np.unique(out)) <= set(np.unique(images))  # nearest neighbour: no new grey levels
+    assert np.mean([(a != b).any() for a, b in zip(out, images, strict=True)]) > 0.8
+    ink = out.sum(axis=(1, 2)) / images.sum(axis=(1, 2))
+    assert 0.4 < ink.min() and ink.max() < 2.0 and abs(ink.mean() - 1) < 0.15  # stretched or squeezed, not lost
+    rows = out.sum(axis=2).argmax(axis=1)
+    assert np.mean(np.abs(rows - (labels + 6.5)) <= 3) > 0.9
 
 
 def test_other_pens_grow_wear_and_soften_strokes_within_their_range() -> None:

@@ -31,6 +31,9 @@ class AugmentConfig:
     stroke_change: float = 0.0
     # ... and a random part, up to this share, of a Gaussian blur of one pixel blended in (focus).
     blur: float = 0.0
+    # Elastic distortion (Simard et al. 2003): every pixel's source moved by a smooth random field
+    # whose root mean square is a random part, up to this many pixels, per image (0: off).
+    elastic_pixels: float = 0.0
 
 
 def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
@@ -52,6 +55,41 @@ def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor
     return tf.stack([m00, m01, offset_x, m10, m11, offset_y, zeros, zeros], axis=1)
 
 
+ELASTIC_SMOOTHNESS = 4.0  # the displacement field's Gaussian sigma in pixels, Simard et al.'s 4
+_ELASTIC_TAPS = np.exp(-0.5 * (np.arange(-8, 9) / ELASTIC_SMOOTHNESS) ** 2)
+ELASTIC_KERNEL = (_ELASTIC_TAPS / _ELASTIC_TAPS.sum()).astype(np.float32)
+
+
+def elastic_displacements(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """(B, 28, 28, 2) source offsets (x, y) in pixels: uniform noise smoothed by a Gaussian of
+    ELASTIC_SMOOTHNESS pixels, scaled per image to a root mean square of up to `elastic_pixels`."""
+    noise = tf.random.uniform([2 * batch, IMAGE_SIDE, IMAGE_SIDE, 1], -1.0, 1.0)
+    smooth = tf.nn.conv2d(noise, ELASTIC_KERNEL.reshape(-1, 1, 1, 1), 1, "SAME")
+    smooth = tf.nn.conv2d(smooth, ELASTIC_KERNEL.reshape(1, -1, 1, 1), 1, "SAME")
+    field = tf.transpose(tf.reshape(smooth, [2, batch, IMAGE_SIDE, IMAGE_SIDE]), [1, 2, 3, 0])
+    root_mean_square = tf.sqrt(tf.reduce_mean(tf.square(field), axis=[1, 2, 3], keepdims=True))
+    strength = tf.random.uniform([batch, 1, 1, 1], 0.0, config.elastic_pixels)
+    return field / root_mean_square * strength
+
+
+def warp_nearest(images: tf.Tensor, transforms: tf.Tensor, displacements: tf.Tensor) -> tf.Tensor:
+    """(B, 28, 28) warped by affine `transforms` (random_affine_matrices' layout) with each output
+    pixel's source moved further by `displacements`, nearest neighbour, 0 outside: the affine and
+    the elastic field in one resampling, as ImageProjectiveTransformV3 would do the affine alone."""
+    batch = tf.shape(images)[0]
+    rows, columns = tf.meshgrid(
+        tf.range(IMAGE_SIDE, dtype=tf.float32), tf.range(IMAGE_SIDE, dtype=tf.float32), indexing="ij"
+    )
+    matrix = transforms[:, :, tf.newaxis, tf.newaxis]
+    source_x = matrix[:, 0] * columns + matrix[:, 1] * rows + matrix[:, 2] + displacements[..., 0]
+    source_y = matrix[:, 3] * columns + matrix[:, 4] * rows + matrix[:, 5] + displacements[..., 1]
+    column, row = tf.cast(tf.round(source_x), tf.int32), tf.cast(tf.round(source_y), tf.int32)
+    inside = (column >= 0) & (column < IMAGE_SIDE) & (row >= 0) & (row < IMAGE_SIDE)
+    flat_index = tf.clip_by_value(row, 0, IMAGE_SIDE - 1) * IMAGE_SIDE + tf.clip_by_value(column, 0, IMAGE_SIDE - 1)
+    picked = tf.gather(tf.reshape(images, [batch, -1]), tf.reshape(flat_index, [batch, -1]), batch_dims=1)
+    return tf.where(inside, tf.reshape(picked, tf.shape(images)), 0.0)
+
+
 _GAUSSIAN = np.exp(-0.5 * np.arange(-2, 3) ** 2)  # sigma one pixel, over 5 pixels
 BLUR_KERNEL = (np.outer(_GAUSSIAN, _GAUSSIAN) / _GAUSSIAN.sum() ** 2).astype(np.float32)[..., np.newaxis, np.newaxis]
 
@@ -71,17 +109,21 @@ def other_pens(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
 
 
 def augment_batch(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
-    """Warp a (B, 28, 28) batch with one random affine per image (background fills with 0), then,
-    where the config asks, change its pens."""
+    """Warp a (B, 28, 28) batch with one random affine per image, and an elastic field where the
+    config asks (background fills with 0), then, where it asks, change its pens."""
     batch = tf.shape(images)[0]
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images[..., tf.newaxis],
-        transforms=random_affine_matrices(batch, config),
-        output_shape=tf.constant([IMAGE_SIDE, IMAGE_SIDE]),
-        fill_value=0.0,
-        interpolation="NEAREST",
-        fill_mode="CONSTANT",
-    )[..., 0]
+    transforms = random_affine_matrices(batch, config)
+    if config.elastic_pixels:
+        warped = warp_nearest(images, transforms, elastic_displacements(batch, config))
+    else:
+        warped = tf.raw_ops.ImageProjectiveTransformV3(
+            images=images[..., tf.newaxis],
+            transforms=transforms,
+            output_shape=tf.constant([IMAGE_SIDE, IMAGE_SIDE]),
+            fill_value=0.0,
+            interpolation="NEAREST",
+            fill_mode="CONSTANT",
+        )[..., 0]
     return other_pens(warped, config) if config.stroke_change or config.blur else warped
 
 

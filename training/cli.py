@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     )
     cli.add_argument("--blur", type=float, help="up to this share of a one-pixel Gaussian blur, 0-1 (0: off)")
     cli.add_argument(
+        "--elastic-pixels", type=float, help="elastic distortion of up to this many pixels, root mean square (0: off)"
+    )
+    cli.add_argument(
         "--holdout",
         type=int,
         help="keep the last N training images out of fitting; calibration and the 'not sure' threshold "

@@ -30,6 +30,7 @@ class TrainConfig:
     shift_pixels: float = 0.0
     stroke_change: float = 0.0  # strokes grown or worn by up to this share of a pixel (other pens)
     blur: float = 0.0  # up to this share of a one-pixel Gaussian blur (focus, scanners)
+    elastic_pixels: float = 0.0  # elastic distortion of up to this many pixels (root mean square; 0: off)
     # The last `holdout` training images are kept out of fitting: the temperature and the "not
     # sure" threshold are chosen on them (0: neither; answers are flagged at a fixed confidence).
     holdout: int = 0

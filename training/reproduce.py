@@ -51,9 +51,11 @@ def recipe_text(name: str, config: TrainConfig) -> str:
         if config.stroke_change or config.blur
         else ""
     )
+    elastic = f", elastic distortion up to {config.elastic_pixels:g} px" if config.elastic_pixels else ""
     return (
-        f"augmented with shifts up to {config.shift_pixels:g} px{pens}, Adam warm-up {config.warmup_epochs:g} epoch "
-        f"then cosine from {config.learning_rates[0]:g}, {config.epochs} epochs{held_out}"
+        f"augmented with shifts up to {config.shift_pixels:g} px{pens}{elastic}, "
+        f"Adam warm-up {config.warmup_epochs:g} epoch then cosine from {config.learning_rates[0]:g}, "
+        f"{config.epochs} epochs{held_out}"
     )
 
 

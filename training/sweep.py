@@ -7,10 +7,11 @@
 A tutorial recipe (step-down schedule): every combination trains it with Adam at --rate for the
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
---batch-sizes, peak --rates, --stroke-change and --blur. Each runs once per seed, on all training images but the last
---validation ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each
-run took; the test set is not touched. With --save the models go into the store, so that other
-measurements (`loadtest.other_writers --writers choosing`) can score them too.
+--batch-sizes, peak --rates, --stroke-change, --blur and --elastic-pixels. Each runs once per
+seed, on all training images but the last --validation ones, and is scored on those. Writes
+results/sweep_<name>.md, with the seconds each run took; the test set is not touched. With --save
+the models go into the store, so that other measurements (`loadtest.other_writers --writers
+choosing`) can score them too.
 """
 
 from __future__ import annotations
@@ -43,16 +44,19 @@ def step_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[s
 
 
 def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[str, TrainConfig]]:
-    for epochs, batch_size, rate, stroke_change, blur in itertools.product(
+    for epochs, batch_size, rate, stroke_change, blur, elastic in itertools.product(
         args.epochs or [recipe.epochs],
         args.batch_sizes,
         args.rates or [recipe.learning_rates[0]],
         args.stroke_change or [recipe.stroke_change],
         args.blur or [recipe.blur],
+        args.elastic_pixels or [recipe.elastic_pixels],
     ):
         described = f"{epochs} epochs, batch {batch_size}, peak {rate:g}"
         if args.stroke_change or args.blur:
             described += f", stroke change {stroke_change:g}, blur {blur:g}"
+        if args.elastic_pixels:
+            described += f", elastic {elastic:g} px"
         yield (
             described,
             replace(
@@ -62,6 +66,7 @@ def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple
                 learning_rates=(rate,),
                 stroke_change=stroke_change,
                 blur=blur,
+                elastic_pixels=elastic,
             ),
         )
 
@@ -83,6 +88,7 @@ def main() -> None:
     cli.add_argument("--rates", type=float, nargs="+", help="cosine recipes: peak rates to try (the recipe's)")
     cli.add_argument("--stroke-change", type=float, nargs="+", help="cosine recipes: pen changes to try (the recipe's)")
     cli.add_argument("--blur", type=float, nargs="+", help="cosine recipes: blurs to try (the recipe's)")
+    cli.add_argument("--elastic-pixels", type=float, nargs="+", help="cosine recipes: elastic distortions to try")
     cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")
     cli.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     cli.add_argument("--validation", type=int, default=10_000, help="training images held out (10,000)")

@@ -93,6 +93,7 @@ def augment_config(config: TrainConfig) -> AugmentConfig | None:
         config.shift_pixels,
         config.stroke_change,
         config.blur,
+        config.elastic_pixels,
     )
 
 
