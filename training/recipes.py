@@ -69,9 +69,11 @@ TUTORIAL_RECIPES: dict[str, TrainConfig] = {
 # training/calibration.py): 5,000 training images held out for calibration, 6,000 drawn
 # non-digits. Pens at half strength were chosen on held-out training images and four of the
 # handwriting fonts of `loadtest.other_writers` (results/sweep_pens.md): at full strength they
-# cost 0.12 points on the held-out digits; at half, nothing. Its length is set by the time, not
-# by a score: an epoch in mixed bfloat16 took 20 to 41 s here (30 s on average), so 32 take about
-# 16 minutes, with room under twenty for a slow hour; 24 in float32 took 14.
+# cost 0.12 points on the held-out digits; at half, nothing. Elastic distortion at 2 px cost 0.14
+# points on held-out images (results/sweep_long_elastic.md) and is off. Its length was set by the
+# time, not by a score, when a third of the epochs stalled (training/augment.py says why): 32 fit
+# under twenty minutes then; since the fix an epoch in mixed bfloat16 takes 20-28 s and 32 take
+# about 12.5. More epochs were not bought: 32 read no better than 24 (README, "How far the net goes").
 LONG_RECIPE = TrainConfig(
     epochs=32,
     batch_size=128,
