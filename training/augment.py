@@ -55,9 +55,14 @@ def random_affine_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor
     return tf.stack([m00, m01, offset_x, m10, m11, offset_y, zeros, zeros], axis=1)
 
 
+def gaussian_taps(sigma: float, radius: int) -> np.ndarray:
+    """A one-dimensional Gaussian of `sigma` pixels over 2 * radius + 1 pixels, summing to 1."""
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return (taps / taps.sum()).astype(np.float32)
+
+
 ELASTIC_SMOOTHNESS = 4.0  # the displacement field's Gaussian sigma in pixels, Simard et al.'s 4
-_ELASTIC_TAPS = np.exp(-0.5 * (np.arange(-8, 9) / ELASTIC_SMOOTHNESS) ** 2)
-ELASTIC_KERNEL = (_ELASTIC_TAPS / _ELASTIC_TAPS.sum()).astype(np.float32)
+ELASTIC_KERNEL = gaussian_taps(ELASTIC_SMOOTHNESS, radius=8)
 
 
 def elastic_displacements(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
@@ -72,10 +77,20 @@ def elastic_displacements(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
     return field / root_mean_square * strength
 
 
-def warp_nearest(images: tf.Tensor, transforms: tf.Tensor, displacements: tf.Tensor) -> tf.Tensor:
-    """(B, 28, 28) warped by affine `transforms` (random_affine_matrices' layout) with each output
-    pixel's source moved further by `displacements`, nearest neighbour, 0 outside: the affine and
-    the elastic field in one resampling, as ImageProjectiveTransformV3 would do the affine alone."""
+def warp_nearest(images: tf.Tensor, transforms: tf.Tensor, displacements: tf.Tensor | None = None) -> tf.Tensor:
+    """(B, 28, 28) warped by affine `transforms` (random_affine_matrices' layout), nearest
+    neighbour, 0 outside. With `displacements` each output pixel's source moves further by them:
+    the affine and the elastic field in one resampling, with the same answer as TensorFlow's
+    projective-transform op gives the affine alone, which serves when there is no field."""
+    if displacements is None:
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=images[..., tf.newaxis],
+            transforms=transforms,
+            output_shape=tf.constant([IMAGE_SIDE, IMAGE_SIDE]),
+            fill_value=0.0,
+            interpolation="NEAREST",
+            fill_mode="CONSTANT",
+        )[..., 0]
     batch = tf.shape(images)[0]
     rows, columns = tf.meshgrid(
         tf.range(IMAGE_SIDE, dtype=tf.float32), tf.range(IMAGE_SIDE, dtype=tf.float32), indexing="ij"
@@ -90,8 +105,8 @@ def warp_nearest(images: tf.Tensor, transforms: tf.Tensor, displacements: tf.Ten
     return tf.where(inside, tf.reshape(picked, tf.shape(images)), 0.0)
 
 
-_GAUSSIAN = np.exp(-0.5 * np.arange(-2, 3) ** 2)  # sigma one pixel, over 5 pixels
-BLUR_KERNEL = (np.outer(_GAUSSIAN, _GAUSSIAN) / _GAUSSIAN.sum() ** 2).astype(np.float32)[..., np.newaxis, np.newaxis]
+_BLUR_TAPS = gaussian_taps(1.0, radius=2)  # sigma one pixel, over 5 pixels
+BLUR_KERNEL = np.outer(_BLUR_TAPS, _BLUR_TAPS)[..., np.newaxis, np.newaxis]
 
 
 def other_pens(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
@@ -113,17 +128,8 @@ def augment_batch(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
     config asks (background fills with 0), then, where it asks, change its pens."""
     batch = tf.shape(images)[0]
     transforms = random_affine_matrices(batch, config)
-    if config.elastic_pixels:
-        warped = warp_nearest(images, transforms, elastic_displacements(batch, config))
-    else:
-        warped = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images[..., tf.newaxis],
-            transforms=transforms,
-            output_shape=tf.constant([IMAGE_SIDE, IMAGE_SIDE]),
-            fill_value=0.0,
-            interpolation="NEAREST",
-            fill_mode="CONSTANT",
-        )[..., 0]
+    field = elastic_displacements(batch, config) if config.elastic_pixels else None
+    warped = warp_nearest(images, transforms, field)
     return other_pens(warped, config) if config.stroke_change or config.blur else warped
 
 
