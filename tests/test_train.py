@@ -87,11 +87,10 @@ def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
     from argparse import Namespace
 
     from training.recipes import RECIPES
-    from training.sweep import cosine_grid
+    from training.sweep import AUGMENTATION_SETTINGS, cosine_grid
 
-    asked = Namespace(
-        epochs=[5, 6], batch_sizes=[128, 256], rates=[3e-3], stroke_change=None, blur=None, elastic_pixels=None
-    )
+    unset = dict.fromkeys(AUGMENTATION_SETTINGS)
+    asked = Namespace(epochs=[5, 6], batch_sizes=[128, 256], rates=[3e-3], **unset)
     grid = list(cosine_grid(RECIPES["quick"], asked))
     assert [(c.epochs, c.batch_size, c.learning_rates) for _, c in grid] == [
         (5, 128, (3e-3,)),
@@ -100,16 +99,20 @@ def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
         (6, 256, (3e-3,)),
     ]
     pens = Namespace(
-        epochs=None, batch_sizes=[128], rates=None, stroke_change=[0, 1], blur=[0.5], elastic_pixels=[0, 2]
+        epochs=None,
+        batch_sizes=[128],
+        rates=None,
+        **unset | {"stroke_change": [0, 1], "blur": [0.5], "elastic_pixels": [0, 2], "shift_pixels": [3]},
     )
     described, configs = zip(*cosine_grid(RECIPES["quick"], pens), strict=True)
-    assert [(c.stroke_change, c.blur, c.elastic_pixels) for c in configs] == [
-        (0, 0.5, 0),
-        (0, 0.5, 2),
-        (1, 0.5, 0),
-        (1, 0.5, 2),
+    assert [(c.stroke_change, c.blur, c.elastic_pixels, c.shift_pixels) for c in configs] == [
+        (0, 0.5, 0, 3),
+        (0, 0.5, 2, 3),
+        (1, 0.5, 0, 3),
+        (1, 0.5, 2, 3),
     ]
-    assert described[3].endswith("stroke change 1, blur 0.5, elastic 2 px")
+    assert described[3].endswith("stroke change 1, blur 0.5, elastic pixels 2, shift pixels 3")
+    assert all(c.rotation_degrees == RECIPES["quick"].rotation_degrees for c in configs)
     assert all(c.schedule == "cosine" and c.shift_pixels == RECIPES["quick"].shift_pixels for _, c in grid)
     assert grid[0][0] == "5 epochs, batch 128, peak 0.003"
 

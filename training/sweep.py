@@ -7,11 +7,11 @@
 A tutorial recipe (step-down schedule): every combination trains it with Adam at --rate for the
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
---batch-sizes, peak --rates, --stroke-change, --blur and --elastic-pixels. Each runs once per
-seed, on all training images but the last --validation ones, and is scored on those. Writes
-results/sweep_<name>.md, with the seconds each run took; the test set is not touched. With --save
-the models go into the store, so that other measurements (`loadtest.other_writers --writers
-choosing`) can score them too.
+--batch-sizes, peak --rates, --stroke-change, --blur, --elastic-pixels, --shift-pixels and
+--rotation-degrees. Each runs once per seed, on all training images but the last --validation
+ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each run took; the
+test set is not touched. With --save the models go into the store, so that other measurements
+(`loadtest.other_writers --writers choosing`) can score them too.
 """
 
 from __future__ import annotations
@@ -43,32 +43,30 @@ def step_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[s
             yield f"batch {batch_size}, {described}", replace(recipe, batch_size=batch_size, learning_rates=rates)
 
 
+# The augmentation settings a cosine recipe's sweep can vary, each by a flag of the same name.
+AUGMENTATION_SETTINGS = {
+    "stroke_change": "pen changes",
+    "blur": "blurs",
+    "elastic_pixels": "elastic distortions (px)",
+    "shift_pixels": "shifts (px)",
+    "rotation_degrees": "rotations (degrees)",
+}
+
+
 def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[str, TrainConfig]]:
-    for epochs, batch_size, rate, stroke_change, blur, elastic in itertools.product(
+    varied = {field: getattr(args, field) or [getattr(recipe, field)] for field in AUGMENTATION_SETTINGS}
+    for epochs, batch_size, rate, *augmentation in itertools.product(
         args.epochs or [recipe.epochs],
         args.batch_sizes,
         args.rates or [recipe.learning_rates[0]],
-        args.stroke_change or [recipe.stroke_change],
-        args.blur or [recipe.blur],
-        args.elastic_pixels or [recipe.elastic_pixels],
+        *varied.values(),
     ):
-        described = f"{epochs} epochs, batch {batch_size}, peak {rate:g}"
-        if args.stroke_change or args.blur:
-            described += f", stroke change {stroke_change:g}, blur {blur:g}"
-        if args.elastic_pixels:
-            described += f", elastic {elastic:g} px"
-        yield (
-            described,
-            replace(
-                recipe,
-                epochs=epochs,
-                batch_size=batch_size,
-                learning_rates=(rate,),
-                stroke_change=stroke_change,
-                blur=blur,
-                elastic_pixels=elastic,
-            ),
+        settings = dict(zip(varied, augmentation, strict=True))
+        described = ", ".join(
+            [f"{epochs} epochs, batch {batch_size}, peak {rate:g}"]
+            + [f"{field.replace('_', ' ')} {value:g}" for field, value in settings.items() if getattr(args, field)]
         )
+        yield described, replace(recipe, epochs=epochs, batch_size=batch_size, learning_rates=(rate,), **settings)
 
 
 def main() -> None:
@@ -86,9 +84,9 @@ def main() -> None:
     cli.add_argument("--final-rate", type=float, default=1e-4, help="Adam's rate after the drop (1e-4)")
     cli.add_argument("--epochs", type=int, nargs="+", help="cosine recipes: epochs to try (the recipe's)")
     cli.add_argument("--rates", type=float, nargs="+", help="cosine recipes: peak rates to try (the recipe's)")
-    cli.add_argument("--stroke-change", type=float, nargs="+", help="cosine recipes: pen changes to try (the recipe's)")
-    cli.add_argument("--blur", type=float, nargs="+", help="cosine recipes: blurs to try (the recipe's)")
-    cli.add_argument("--elastic-pixels", type=float, nargs="+", help="cosine recipes: elastic distortions to try")
+    for field, what in AUGMENTATION_SETTINGS.items():
+        flag = "--" + field.replace("_", "-")
+        cli.add_argument(flag, type=float, nargs="+", help=f"cosine recipes: {what} to try (the recipe's)")
     cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")
     cli.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     cli.add_argument("--validation", type=int, default=10_000, help="training images held out (10,000)")
