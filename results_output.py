@@ -41,9 +41,14 @@ def write_markdown(lines: list[str], path: Path) -> None:
     print("\n" + "\n".join(lines) + f"\n\nwrote {path}")
 
 
+# /proc/cpuinfo flags that move the model's speed, as result tables name them
+SPEED_FEATURES = (("avx512_bf16", "AVX-512 BF16"), ("avx512_vnni", "AVX-512 VNNI"), ("amx_bf16", "AMX"))
+
+
 def machine_description() -> str:
     """The measuring machine in one phrase, with what decides the CPU runtime's speed: figures from
-    machines of the same size still differ when one has AMX and the other only AVX-512 BF16."""
+    machines of the same size still differ when one has AMX and the other only AVX-512 BF16, or
+    only the VNNI instructions that speed up INT8."""
     name, flags = cpu_model_and_flags()
-    features = [label for flag, label in (("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX")) if flag in flags]
+    features = [label for flag, label in SPEED_FEATURES if flag in flags]
     return f"{platform.machine()}, {os.cpu_count()} cores of {name}" + (f" ({', '.join(features)})" if features else "")
