@@ -73,8 +73,9 @@ TUTORIAL_RECIPES: dict[str, TrainConfig] = {
 # points on held-out images (results/sweep_long_elastic.md) and is off. Its length was set by the
 # time, not by a score, when a third of the epochs stalled (training/augment.py says why): 32 fit
 # under twenty minutes then; since the fix an epoch in mixed bfloat16 takes 20-28 s and 32 take
-# about 12.5. Neither 40 epochs nor a peak rate of 5e-3 read better on held-out images
-# (results/sweep_long_40_epochs.md, sweep_long_rate_32_epochs.md; README, "How far the net goes").
+# about 12.5. Neither 40 epochs, a peak rate of 5e-3 nor shifts of 3 px read better on held-out
+# images (results/sweep_long_40_epochs.md, sweep_long_rate_32_epochs.md, sweep_long_shift.md;
+# README, "How far the net goes").
 LONG_RECIPE = TrainConfig(
     epochs=32,
     batch_size=128,
