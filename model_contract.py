@@ -5,6 +5,8 @@ inside a stored model, the metadata keys, and the input format. Change it in one
 sides follow.
 """
 
+from pathlib import Path
+
 MODEL_NAME = "mnist_classifier"
 MODEL_TAG_ENV = "MNIST_MODEL_TAG"  # environment variable that picks another stored version
 DEFAULT_MODEL_TAG = f"{MODEL_NAME}:latest"
@@ -51,6 +53,12 @@ META_UNSURE_BELOW = "unsure_below"  # answers less confident than this are flagg
 # For models stored without a calibration (the tutorial's recipes, older versions): flag an answer
 # when no digit has even half the probability.
 UNCALIBRATED_UNSURE_BELOW = 0.5
+
+
+def openvino_model_file(model_path: Path) -> Path:
+    """Where a stored model's OpenVINO IR lies, for the training that writes it and the serving
+    and benchmarks that read it."""
+    return model_path / OPENVINO_DIR / OPENVINO_MODEL_FILE
 
 
 def unsure_below(metadata: dict) -> float:

@@ -31,7 +31,6 @@ THROUGHPUT_BATCH = 256
 THROUGHPUT_SECONDS = 5.0
 TEST_BATCH = 500
 QUANTISATION_IMAGES = 300  # training images NNCF sets INT8's activation ranges from (its documented default)
-INT8_PATH = "OpenVINO int8 (NNCF, not served)"
 
 
 def latency_ms(call: Callable[[np.ndarray], object], pixels: np.ndarray, calls: int) -> tuple[float, float]:
@@ -82,7 +81,7 @@ def int8_path(model_path: str, calibration: np.ndarray) -> Callable[[np.ndarray]
     from service.openvino_runtime import FULL, compile_for
 
     core = ov.Core()
-    model = core.read_model(Path(model_path) / contract.OPENVINO_DIR / contract.OPENVINO_MODEL_FILE)
+    model = core.read_model(contract.openvino_model_file(Path(model_path)))
     samples = nncf.Dataset([image[None].astype(np.float32) for image in calibration])
     quantized = nncf.quantize(model, samples, subset_size=len(calibration))
     request = compile_for(core, quantized, FULL).create_infer_request()  # INT8 where quantised, f32 between
@@ -105,16 +104,16 @@ def main() -> None:
     one = rng.integers(0, 256, (1, *contract.INPUT_SHAPE)).astype(np.float32)
     many = rng.integers(0, 256, (THROUGHPUT_BATCH, *contract.INPUT_SHAPE)).astype(np.float32)
     paths = serving_paths(stored.path) | {
-        INT8_PATH: int8_path(stored.path, data.x_train[:QUANTISATION_IMAGES]),
+        "OpenVINO int8 (NNCF, not served)": int8_path(stored.path, data.x_train[:QUANTISATION_IMAGES]),
         "Keras model.predict": lambda x: model.predict(x, verbose=0),
         "Keras eager model(x)": lambda x: model(x, training=False).numpy(),
     }
-    full_precision = answers(paths["OpenVINO f32"], test_images)
+    read_as = {name: answers(call, test_images) for name, call in paths.items()}
     results = {}
     for name, call in paths.items():
         median, p99 = latency_ms(call, one, LATENCY_CALLS if "Keras" not in name else LATENCY_CALLS // 10)
-        answered = answers(call, test_images)
-        correct, unlike = float((answered == data.y_test).mean()), int((answered != full_precision).sum())
+        correct = float((read_as[name] == data.y_test).mean())
+        unlike = int((read_as[name] != read_as["OpenVINO f32"]).sum())
         rate = images_per_second(call, many)
         results[name] = (median, p99, rate, correct, unlike)
         print(

@@ -45,7 +45,7 @@ def gpu_visible() -> bool:
 
 
 def has_openvino_model(model_path: Path) -> bool:
-    return (model_path / contract.OPENVINO_DIR / contract.OPENVINO_MODEL_FILE).is_file()
+    return contract.openvino_model_file(model_path).is_file()
 
 
 def chosen_runtime(model_path: Path, runtime: Runtime = "auto") -> str:

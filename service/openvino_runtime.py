@@ -70,7 +70,7 @@ class OpenVinoClassifier:
     def __init__(self, model_path: Path, allow_reduced: bool) -> None:
         core = ov.Core()
         self.runtime = f"openvino {ov.__version__.split('-')[0]}"
-        model = core.read_model(model_path / contract.OPENVINO_DIR / contract.OPENVINO_MODEL_FILE)
+        model = core.read_model(contract.openvino_model_file(model_path))
         self._compiled, self.precision = compile_for(core, model, FULL), FULL
         self.precision_check: dict | None = None
         native = NATIVE_REDUCED_CAPABILITY in core.get_property(DEVICE, "OPTIMIZATION_CAPABILITIES")

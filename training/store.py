@@ -92,7 +92,7 @@ def save_to_store(
         saved_model = stored.path_of(contract.SAVED_MODEL_DIR)
         model.export(saved_model, format="tf_saved_model", verbose=False)
         converted = ov.convert_model(saved_model)
-        openvino_model = Path(stored.path_of(contract.OPENVINO_DIR)) / contract.OPENVINO_MODEL_FILE
+        openvino_model = contract.openvino_model_file(Path(stored.path))
         ov.save_model(converted, openvino_model, compress_to_fp16=False)  # the weights as trained
         np.save(stored.path_of(contract.CHECK_BATCH_FILE), check_images.astype(np.uint8), allow_pickle=False)
         model.save(stored.path_of(contract.KERAS_FILE))
