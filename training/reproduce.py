@@ -53,7 +53,8 @@ def recipe_text(name: str, config: TrainConfig) -> str:
     )
     elastic = f", elastic distortion up to {config.elastic_pixels:g} px" if config.elastic_pixels else ""
     return (
-        f"augmented with shifts up to {config.shift_pixels:g} px{pens}{elastic}, "
+        f"augmented with rotations up to {config.rotation_degrees:g} degrees, shifts up to "
+        f"{config.shift_pixels:g} px{pens}{elastic}, "
         f"Adam warm-up {config.warmup_epochs:g} epoch then cosine from {config.learning_rates[0]:g}, "
         f"{config.epochs} epochs{held_out}"
     )
