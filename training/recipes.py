@@ -73,10 +73,11 @@ TUTORIAL_RECIPES: dict[str, TrainConfig] = {
 # points on held-out images (results/sweep_long_elastic.md) and is off. Its length was set by the
 # time, not by a score, when a third of the epochs stalled (training/augment.py says why): 32 fit
 # under twenty minutes then; since the fix an epoch in mixed bfloat16 takes 20-28 s and 32 take
-# about 12.5. Rotations of up to 15 degrees instead of the tutorial's 10 read 0.06 points better on
-# held-out images over four seeds, none lower (results/sweep_long_rotation.md). Neither 40 epochs, a
-# peak rate of 5e-3 nor shifts of 3 px read better (results/sweep_long_40_epochs.md,
-# sweep_long_rate_32_epochs.md, sweep_long_shift.md; README, "How far the net goes").
+# about 12.5 (in float32 on cores without bf16, 25-29 s and 14.4). Rotations of up to 15 degrees
+# instead of the tutorial's 10 read 0.06 points better on held-out images over four seeds, none
+# lower (results/sweep_long_rotation.md). Neither 40 epochs, a peak rate of 5e-3 nor shifts of 3 px
+# read better (results/sweep_long_40_epochs.md, sweep_long_rate_32_epochs.md, sweep_long_shift.md;
+# README, "How far the net goes").
 LONG_RECIPE = TrainConfig(
     epochs=32,
     batch_size=128,
