@@ -25,24 +25,24 @@ from loadtest.payloads import load_digits
 from results_output import machine_description, write_markdown
 from training.non_digits import CANVAS, MEASURING_FONT_PACKAGES, characters, fonts_from
 
-# Debian's handwriting fonts, one writer each, by font folder (package in the comment); none is used
-# in training. Training choices (`training.sweep --save`, then `--writers choosing`) may look at the
-# first group; the second is only for reporting. Left out: fonts-femkeklaver (hollow outlines) and
-# fonts-seto (draws no Latin digits).
+# Debian's handwriting fonts, one writer each: font folder -> the package that installs it; none is
+# used in training. Training choices (`training.sweep --save`, then `--writers choosing`) may look
+# at the first group; the second is only for reporting. Left out: fonts-femkeklaver (hollow
+# outlines) and fonts-seto (draws no Latin digits).
 HANDWRITING_FONTS = {
-    "choosing": (
-        "fifthhorseman",  # fonts-dkg-handwriting
-        "breip",  # fonts-breip
-        "rufscript",  # fonts-rufscript
-        "humor-sans",  # fonts-humor-sans
-    ),
-    "reporting": (
-        "sjfonts",  # fonts-sjfonts
-        "comic-neue",  # fonts-comic-neue
-        "klee",  # fonts-klee
-        "kiloji",  # fonts-kiloji
-        "yozvox-yozfont",  # fonts-yozvox-yozfont
-    ),
+    "choosing": {
+        "fifthhorseman": "fonts-dkg-handwriting",
+        "breip": "fonts-breip",
+        "rufscript": "fonts-rufscript",
+        "humor-sans": "fonts-humor-sans",
+    },
+    "reporting": {
+        "sjfonts": "fonts-sjfonts",
+        "comic-neue": "fonts-comic-neue",
+        "klee": "fonts-klee",
+        "kiloji": "fonts-kiloji",
+        "yozvox-yozfont": "fonts-yozvox-yozfont",
+    },
 }
 SEED = 7
 LOW_RESOLUTION_HEIGHTS = (12, 20)  # pixels
@@ -129,17 +129,19 @@ def main() -> None:
         enlarged = Image.fromarray(mnist_images[index].astype(np.float32) / contract.PIXEL_MAX, mode="F")
         return np.clip(np.asarray(enlarged.resize((CANVAS, CANVAS), Image.Resampling.BICUBIC)), 0, 1)
 
-    sets: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {}
     groups = HANDWRITING_FONTS.values() if args.writers == "all" else [HANDWRITING_FONTS[args.writers]]
-    for folder in [folder for group in groups for folder in group]:
-        fonts = fonts_from([folder])
-        if fonts:
-            sets[folder] = lambda digit, rng, fonts=fonts: characters(str(digit), fonts)(rng)
+    writers = {folder: fonts_from([folder]) for group in groups for folder in group}
+    missing = [group[folder] for group in groups for folder in group if not writers[folder]]
+    if missing:  # a table with writers left out would not compare with the README's
+        raise SystemExit(f"handwriting fonts not installed: apt-get install {' '.join(missing)}")
+    sets: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
+        folder: lambda digit, rng, fonts=fonts: characters(str(digit), fonts)(rng) for folder, fonts in writers.items()
+    }
     typefaces = fonts_from(MEASURING_FONT_PACKAGES)
     mnist = accuracy_on(mnist_digit, np.arange(len(mnist_labels)), mnist_labels, answer, rng)
     rows = [("MNIST test digits, enlarged (for comparison)", "-", mnist)]
     for name, draw in sets.items():
-        rows.append((f"handwriting: {name}", len(fonts_from([name])), accuracy_on(draw, labels, labels, answer, rng)))
+        rows.append((f"handwriting: {name}", len(writers[name]), accuracy_on(draw, labels, labels, answer, rng)))
         print(f"{name:>16}: " + ", ".join(f"{score:.1%}" for score in rows[-1][2].values()))
     handwriting = [row[2] for row in rows[1:]]
     rows.append(
