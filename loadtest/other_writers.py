@@ -89,6 +89,11 @@ CONDITIONS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
 }
 
 
+def digits_in(fonts: list[Path]) -> Callable[[int, np.random.Generator], np.ndarray]:
+    """Draws a digit in one of these fonts, picked at random: one writer's hand, or the typefaces."""
+    return lambda digit, rng: characters(str(digit), fonts)(rng)
+
+
 def accuracy_on(
     draw: Callable[[int, np.random.Generator], np.ndarray],
     items: np.ndarray,
@@ -130,24 +135,22 @@ def main() -> None:
         return np.clip(np.asarray(enlarged.resize((CANVAS, CANVAS), Image.Resampling.BICUBIC)), 0, 1)
 
     groups = HANDWRITING_FONTS.values() if args.writers == "all" else [HANDWRITING_FONTS[args.writers]]
-    writers = {folder: fonts_from([folder]) for group in groups for folder in group}
-    missing = [group[folder] for group in groups for folder in group if not writers[folder]]
+    packages = {folder: package for group in groups for folder, package in group.items()}
+    writers = {folder: fonts_from([folder]) for folder in packages}
+    missing = [packages[folder] for folder, fonts in writers.items() if not fonts]
     if missing:  # a table with writers left out would not compare with the README's
         raise SystemExit(f"handwriting fonts not installed: apt-get install {' '.join(missing)}")
-    sets: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
-        folder: lambda digit, rng, fonts=fonts: characters(str(digit), fonts)(rng) for folder, fonts in writers.items()
-    }
     typefaces = fonts_from(MEASURING_FONT_PACKAGES)
     mnist = accuracy_on(mnist_digit, np.arange(len(mnist_labels)), mnist_labels, answer, rng)
     rows = [("MNIST test digits, enlarged (for comparison)", "-", mnist)]
-    for name, draw in sets.items():
-        rows.append((f"handwriting: {name}", len(writers[name]), accuracy_on(draw, labels, labels, answer, rng)))
+    for name, fonts in writers.items():
+        rows.append((f"handwriting: {name}", len(fonts), accuracy_on(digits_in(fonts), labels, labels, answer, rng)))
         print(f"{name:>16}: " + ", ".join(f"{score:.1%}" for score in rows[-1][2].values()))
     handwriting = [row[2] for row in rows[1:]]
     rows.append(
         ("**all handwriting fonts** (mean of writers)", sum(row[1] for row in rows[1:]), mean_scores(handwriting))
     )
-    typeset = accuracy_on(lambda digit, rng: characters(str(digit), typefaces)(rng), labels, labels, answer, rng)
+    typeset = accuracy_on(digits_in(typefaces), labels, labels, answer, rng)
     rows.append((f"typefaces ({', '.join(MEASURING_FONT_PACKAGES)})", len(typefaces), typeset))
 
     lines = [
