@@ -3,11 +3,13 @@
 BentoML builds each worker's ASGI app and uvicorn server after importing the service; `install`
 puts our pieces into that stack, outermost first:
 1. `FrontDoor` (outside BentoML's own middlewares): health answers, 429 past the concurrency limit;
-2. BentoML's metrics (known routes only), tracing, access log and timeout middlewares;
+2. BentoML's metrics (known routes only), tracing (spans recorded only for sampled traces),
+   access log and timeout middlewares;
 3. `ErrorContract`, `AccessToken` (when a token is set), `ModelRouting` (stable or canary),
    `RequestLimits`, `ReadOnlyRoutes`, `BarePrefix`;
 4. the endpoints, whose /predict batches go through `GreedyDispatcher`.
-Under it all, uvicorn runs with `graceful_http`'s header deadline and SIGTERM drain.
+Under it all, uvicorn parses HTTP with httptools, with `graceful_http`'s header deadline and size
+limit and its SIGTERM drain.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from service import (
     metrics_paths,
     open_inference,
     output_media_types,
+    trace_sampling,
 )
 from service.admission import AccessToken, FrontDoor
 from service.error_contract import ErrorContract
@@ -46,6 +49,7 @@ def install(
     pinned_routes = open_inference.pinned_infer_paths(model_name, versions)
     model_routes = [*api_routes, *inference_routes]
     dispatcher.install()
+    trace_sampling.install()
     batch_bridge.install()
     output_media_types.install(service)
     metrics_paths.install([*model_routes, *other_routes])

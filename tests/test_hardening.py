@@ -100,6 +100,29 @@ def test_unparsable_http_gets_the_error_body(server: str) -> None:
     assert json.loads(body)["error"].startswith("invalid HTTP request")
 
 
+@pytest.mark.parametrize("headers", [b"x-big: " + b"a" * 40_000 + b"\r\n", b"x: y\r\n" * 6_000])
+def test_headers_over_the_size_limit_get_400_naming_it(server: str, headers: bytes) -> None:
+    request = b"GET /model_info HTTP/1.1\r\nhost: x\r\n" + headers + b"\r\n"
+    answer, _ = raw_exchange(server, request, wait_s=10)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert "headers over 16 KiB" in json.loads(body)["error"]
+
+
+def test_headers_that_never_end_are_cut_off_at_the_size_limit(server: str) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /model_info HTTP/1.1\r\nhost: x\r\nx-big: ")
+        try:
+            for _ in range(40):  # 40 KB in pieces, never finishing the header
+                connection.sendall(b"a" * 1000)
+                time.sleep(0.005)
+        except OSError:  # refused and closed while we were still sending
+            pass
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400") and b"headers over 16 KiB" in answer, answer[:200]
+
+
 def test_millions_of_tiny_json_arrays_are_refused_before_parsing(server: str) -> None:
     body = b'{"images": [' + b",".join([b"[0]"] * 1_000_000) + b"]}"
     response = httpx.post(f"{server}/predict", content=body, headers={"content-type": "application/json"}, timeout=30)
