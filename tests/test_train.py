@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -36,6 +37,17 @@ def test_epoch_schedule_lowers_the_rate_in_the_second_epoch() -> None:
     config = TrainConfig(model="linear", epochs=2, batch_size=64, learning_rates=(1e-3, 1e-4), augment=False, verbose=0)
     result = train(config, separable_data())
     np.testing.assert_allclose(result.history["learning_rate"], [1e-3, 1e-4], rtol=1e-5)
+
+
+def test_weight_average_ends_training_with_other_weights_than_the_same_run_without() -> None:
+    config = TrainConfig(model="linear", epochs=2, batch_size=32, learning_rates=(1e-2,), augment=False, verbose=0)
+    plain, again = (train(config, separable_data()).model.get_weights() for _ in range(2))
+    averaged = train(replace(config, ema_momentum=0.9), separable_data())
+    for first, second in zip(plain, again, strict=True):
+        np.testing.assert_array_equal(first, second)  # the same seed trains the same weights here...
+    moved = [not np.allclose(p, a) for p, a in zip(plain, averaged.model.get_weights(), strict=True)]
+    assert any(moved)  # ...unless they are averaged
+    assert averaged.evaluation.accuracy > 0.9
 
 
 def test_cosine_schedule_warms_up_then_decays() -> None:
@@ -87,9 +99,9 @@ def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
     from argparse import Namespace
 
     from training.recipes import RECIPES
-    from training.sweep import AUGMENTATION_SETTINGS, cosine_grid
+    from training.sweep import VARIED_SETTINGS, cosine_grid
 
-    unset = dict.fromkeys(AUGMENTATION_SETTINGS)
+    unset = dict.fromkeys(VARIED_SETTINGS)
     asked = Namespace(epochs=[5, 6], batch_sizes=[128, 256], rates=[3e-3], **unset)
     grid = list(cosine_grid(RECIPES["quick"], asked))
     assert [(c.epochs, c.batch_size, c.learning_rates) for _, c in grid] == [

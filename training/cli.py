@@ -49,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="random rotation, zoom and shear of training batches",
     )
+    cli.add_argument(
+        "--ema-momentum",
+        type=float,
+        help="end with a moving average of the weights, this momentum (0: off)",
+    )
     cli.add_argument("--rotation-degrees", type=float, help="largest random rotation (10)")
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")

@@ -23,6 +23,9 @@ class TrainConfig:
     schedule: str = "epochs"
     learning_rates: tuple[float, ...] = (1e-3, 1e-4)
     warmup_epochs: float = 0.0
+    # Adam keeps a moving average of the weights with this momentum, and training ends with the
+    # averaged weights (0: off). Batch norm's statistics are not averaged; they follow the raw weights.
+    ema_momentum: float = 0.0
     augment: bool = True
     rotation_degrees: float = 10.0
     zoom: float = 0.1

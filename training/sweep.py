@@ -7,8 +7,8 @@
 A tutorial recipe (step-down schedule): every combination trains it with Adam at --rate for the
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
---batch-sizes, peak --rates, --stroke-change, --blur, --elastic-pixels, --shift-pixels and
---rotation-degrees. Each runs once per seed, on all training images but the last --validation
+--batch-sizes, peak --rates, --stroke-change, --blur, --elastic-pixels, --shift-pixels,
+--rotation-degrees and --ema-momentum. Each runs once per seed, on all training images but the last --validation
 ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each run took; the
 test set is not touched. With --save the models go into the store, so that other measurements
 (`loadtest.other_writers --writers choosing`) can score them too.
@@ -43,18 +43,20 @@ def step_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[s
             yield f"batch {batch_size}, {described}", replace(recipe, batch_size=batch_size, learning_rates=rates)
 
 
-# The augmentation settings a cosine recipe's sweep can vary, each by a flag of the same name.
-AUGMENTATION_SETTINGS = {
+# The settings besides epochs, batch size and rate that a cosine recipe's sweep can vary, each by a
+# flag of the same name.
+VARIED_SETTINGS = {
     "stroke_change": "pen changes",
     "blur": "blurs",
     "elastic_pixels": "elastic distortions (px)",
     "shift_pixels": "shifts (px)",
     "rotation_degrees": "rotations (degrees)",
+    "ema_momentum": "weight averages (momentum)",
 }
 
 
 def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[str, TrainConfig]]:
-    varied = {field: getattr(args, field) or [getattr(recipe, field)] for field in AUGMENTATION_SETTINGS}
+    varied = {field: getattr(args, field) or [getattr(recipe, field)] for field in VARIED_SETTINGS}
     for epochs, batch_size, rate, *augmentation in itertools.product(
         args.epochs or [recipe.epochs],
         args.batch_sizes,
@@ -84,7 +86,7 @@ def main() -> None:
     cli.add_argument("--final-rate", type=float, default=1e-4, help="Adam's rate after the drop (1e-4)")
     cli.add_argument("--epochs", type=int, nargs="+", help="cosine recipes: epochs to try (the recipe's)")
     cli.add_argument("--rates", type=float, nargs="+", help="cosine recipes: peak rates to try (the recipe's)")
-    for field, what in AUGMENTATION_SETTINGS.items():
+    for field, what in VARIED_SETTINGS.items():
         flag = "--" + field.replace("_", "-")
         cli.add_argument(flag, type=float, nargs="+", help=f"cosine recipes: {what} to try (the recipe's)")
     cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")

@@ -160,8 +160,9 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     rate, schedule_callbacks = learning_rate(config, steps_per_epoch)
     with dtype_policy(policy):
         model = build()
+    weight_average = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=rate),
+        optimizer=keras.optimizers.Adam(learning_rate=rate, **weight_average),
         loss="categorical_crossentropy",
         metrics=[DigitAccuracy()],
     )
