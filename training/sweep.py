@@ -8,8 +8,8 @@ A tutorial recipe (step-down schedule): every combination trains it with Adam at
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
 --batch-sizes, peak --rates, --stroke-change, --blur, --elastic-pixels, --shift-pixels,
---rotation-degrees and --ema-momentum. Each runs once per seed, on all training images but the last --validation
-ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each run took; the
+--rotation-degrees and --ema-momentum. Each runs once per seed, on all training images but the
+last --validation ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each run took; the
 test set is not touched. With --save the models go into the store, so that other measurements
 (`loadtest.other_writers --writers choosing`) can score them too.
 """
@@ -57,13 +57,13 @@ VARIED_SETTINGS = {
 
 def cosine_grid(recipe: TrainConfig, args: argparse.Namespace) -> Iterator[tuple[str, TrainConfig]]:
     varied = {field: getattr(args, field) or [getattr(recipe, field)] for field in VARIED_SETTINGS}
-    for epochs, batch_size, rate, *augmentation in itertools.product(
+    for epochs, batch_size, rate, *values in itertools.product(
         args.epochs or [recipe.epochs],
         args.batch_sizes,
         args.rates or [recipe.learning_rates[0]],
         *varied.values(),
     ):
-        settings = dict(zip(varied, augmentation, strict=True))
+        settings = dict(zip(varied, values, strict=True))
         described = ", ".join(
             [f"{epochs} epochs, batch {batch_size}, peak {rate:g}"]
             + [f"{field.replace('_', ' ')} {value:g}" for field, value in settings.items() if getattr(args, field)]
