@@ -96,21 +96,32 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
-        self._bytes_since_response = 0
+        self._reading_head = False  # a request has begun and its headers are not all in
+        self._head_bytes = 0
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        self._bytes_since_response += len(data)
+        """Counts what arrives while a head is incomplete: httptools buffers a header until it
+        ends, so a head that never ends is cut off here. Only pieces after the one the request
+        began in count (that one may also hold the end of the previous request's body), so a head
+        is cut off before one read past the limit, and the body of a refused request, which
+        arrives after its answer, never counts."""
+        if self._reading_head:
+            self._head_bytes += len(data)
         super().data_received(data)
-        waiting_for_headers = self._head_timer is not None  # a head arriving in pieces, not complete yet
-        if waiting_for_headers and self._bytes_since_response > MAX_HEAD_BYTES and not self.transport.is_closing():
+        if self._reading_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
             self.send_400_response(HEAD_TOO_LARGE)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading_head, self._head_bytes = True, 0
 
     def on_headers_complete(self) -> None:
         """The parser's callback once a head is in, whole (it may have come in one piece)."""
         head_bytes = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)  # ": ", CRLF
         if head_bytes > MAX_HEAD_BYTES:
             raise HeadTooLarge(HEAD_TOO_LARGE)
+        self._reading_head = False
         super().on_headers_complete()
         if self.cycle is not None and not self.cycle.response_complete:
             self._disarm_head_timer()  # the headers are in: the body has its own deadline (RequestLimits)
@@ -118,7 +129,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 self._last_on_this_connection()
 
     def on_response_complete(self) -> None:
-        self._bytes_since_response = 0
         super().on_response_complete()
         if DRAINING.is_set():
             self.loop.call_later(DRAIN_IDLE_S, self._close_if_idle)
@@ -174,7 +184,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def _headers_too_slow(self) -> None:
         if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
             return
-        if self._bytes_since_response:  # half a request: say why before closing
+        if self._reading_head:  # half a request: say why before closing
             message = f"request headers not received within {self.header_timeout_s:g} s"
             self.transport.write(_error_response("408 Request Timeout", message))
         self.transport.close()
