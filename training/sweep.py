@@ -113,7 +113,13 @@ def main() -> None:
     ]
     results = []
     for described, config in grid:
-        runs = [run_training(replace(config, seed=seed, save=args.save, verbose=0), data) for seed in args.seeds]
+        runs = []
+        for seed in args.seeds:  # a line per epoch and one per run: a long sweep runs for hours
+            runs.append(run_training(replace(config, seed=seed, save=args.save, verbose=2), data))
+            print(
+                f"{described}, seed {seed}: {runs[-1]['test_accuracy']:.2%} in {runs[-1]['training_seconds']:.0f} s",
+                flush=True,
+            )
         accuracies = [run["test_accuracy"] for run in runs]
         mean = sum(accuracies) / len(accuracies)
         seconds = sum(run["training_seconds"] for run in runs) / len(runs)
