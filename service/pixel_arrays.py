@@ -14,6 +14,9 @@ import numpy as np
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.invalid_input import InvalidInput
 
+# An image whose edge pixels average above this is dark ink on a light page (MNIST's edges are 0;
+# uniform noise averages 128 +- 7 there): the model would read it as a light blob and answer anyway.
+LIGHT_EDGE_MEAN = 192
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -74,7 +77,28 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
     low, high = batch.min(), batch.max()
     if low < 0 or high > PIXEL_MAX:
         raise InvalidInput(f"pixel values range from {float(low):g} to {float(high):g}; they must lie within 0-255")
+    if 0 < high <= 1:  # the model would see near-black images and answer for every one of them
+        raise InvalidInput(
+            f"every pixel value lies between 0 and 1 (the highest is {float(high):g}), but pixels are grey levels "
+            "0-255: multiply images scaled to 0-1, or 0/1 bitmaps, by 255"
+        )
+    _refuse_light_backgrounds(batch)
     return batch.astype(np.float32, copy=False)
+
+
+def _refuse_light_backgrounds(batch: np.ndarray) -> None:
+    """Arrays go to the model as they are, so one drawn the usual way round (dark on white) gets
+    a confident wrong digit; image files are inverted as needed by `service.preprocess` instead."""
+    edges = np.concatenate([batch[:, 0, :], batch[:, -1, :], batch[:, 1:-1, 0], batch[:, 1:-1, -1]], axis=1)
+    edge_means = edges.mean(axis=1, dtype=np.float64)
+    light = np.flatnonzero(edge_means > LIGHT_EDGE_MEAN)
+    if light.size:
+        index = int(light[0])
+        raise InvalidInput(
+            f"image {index} is dark on a light background (its edge pixels average {edge_means[index]:.0f} of 255), "
+            "but arrays are read as MNIST's are, light ink (255) on black (0): send 255 minus the pixels, "
+            "or the picture itself to /predict_image, which reads either"
+        )
 
 
 def read_npy(data: bytes, max_images: int) -> np.ndarray:

@@ -181,6 +181,8 @@ BAD_REQUESTS = [
     ("/predict", {"json": {"pictures": [[[0] * 28] * 28]}}, 400, "images: field required"),
     ("/predict", {"content": json_with_nan()}, 400, ""),
     ("/predict", {"json": {"images": [[[300] * 28] * 28]}}, 400, "within 0-255"),
+    ("/predict", {"json": {"images": [[[0.5] * 28] * 28]}}, 400, "multiply images scaled to 0-1"),
+    ("/predict", {"json": {"images": [[[250] * 28] * 28]}}, 400, "dark on a light background"),
     ("/predict", {"json": {"images": [[[0] * 28] * 28] * 65}}, 413, "split the request"),
     ("/predict", {"json": {"images": [[0] * 784] * 65}}, 413, "split the request"),
     ("/predict", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, ""),
