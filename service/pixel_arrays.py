@@ -88,7 +88,7 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
 
 def _refuse_light_backgrounds(batch: np.ndarray) -> None:
     """Arrays go to the model as they are, so one drawn the usual way round (dark on white) gets
-    a confident wrong digit; image files are inverted as needed by `service.preprocess` instead."""
+    a wrong digit; image files are inverted as needed by `service.preprocess` instead."""
     edges = np.concatenate([batch[:, 0, :], batch[:, -1, :], batch[:, 1:-1, 0], batch[:, 1:-1, -1]], axis=1)
     edge_means = edges.mean(axis=1, dtype=np.float64)
     light = np.flatnonzero(edge_means > LIGHT_EDGE_MEAN)
