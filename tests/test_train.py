@@ -50,6 +50,15 @@ def test_weight_average_ends_training_with_other_weights_than_the_same_run_witho
     assert averaged.evaluation.accuracy > 0.9
 
 
+def test_label_smoothing_keeps_answers_off_full_certainty() -> None:
+    config = TrainConfig(model="linear", epochs=4, batch_size=32, learning_rates=(1e-2,), augment=False, verbose=0)
+    data = separable_data()
+    plain = train(config, data).model.predict(data.x_test, verbose=0).max(axis=1)
+    smoothed = train(replace(config, label_smoothing=0.3), data).model.predict(data.x_test, verbose=0).max(axis=1)
+    assert np.median(plain) > 0.95
+    assert np.median(smoothed) < 0.85  # the smoothed target for the right digit is 1 - 0.3 + 0.03 = 0.73
+
+
 def test_cosine_schedule_warms_up_then_decays() -> None:
     config = TrainConfig(schedule="cosine", epochs=4, learning_rates=(1e-2,), warmup_epochs=1)
     schedule, callbacks = learning_rate(config, steps_per_epoch=10)

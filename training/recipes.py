@@ -26,6 +26,9 @@ class TrainConfig:
     # Adam keeps a moving average of the weights with this momentum, and training ends with the
     # averaged weights (0: off). Batch norm's statistics are not averaged; they follow the raw weights.
     ema_momentum: float = 0.0
+    # Targets softened towards the uniform distribution by this share (0: off), so the loss stops
+    # rewarding ever more confident logits on training images it already reads right.
+    label_smoothing: float = 0.0
     augment: bool = True
     rotation_degrees: float = 10.0
     zoom: float = 0.1

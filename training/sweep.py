@@ -52,6 +52,7 @@ VARIED_SETTINGS = {
     "shift_pixels": "shifts (px)",
     "rotation_degrees": "rotations (degrees)",
     "ema_momentum": "weight averages (momentum)",
+    "label_smoothing": "label smoothings",
 }
 
 

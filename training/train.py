@@ -163,7 +163,7 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     weight_average = {"use_ema": True, "ema_momentum": config.ema_momentum} if config.ema_momentum else {}
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=rate, **weight_average),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=[DigitAccuracy()],
     )
     batches = training_dataset(
