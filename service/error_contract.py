@@ -33,12 +33,12 @@ ERROR_ANSWERS = {  # what each status means on an API route
     408: "the body (or the headers) did not arrive in time",
     413: "body, image or number of images over the server's limits",
     415: "wrong content type or an unsupported file format",
-    422: "the image holds no digit (blank or too little contrast)",
+    422: "no digit to read as sent: a blank image, or pixel arrays scaled to 0-1 or dark on a light background",
     429: "too many requests in progress: retry after Retry-After seconds",
     500: "unexpected server error",
     503: "the request waited in the batching queue past its budget: retry after Retry-After seconds",
 }
-UPLOADS_ONLY = frozenset({422})  # only routes that take files find an image without a digit
+IMAGE_READERS_ONLY = frozenset({422})  # only routes that read images find one without a digit
 BATCHING_ONLY = frozenset({503})  # only batched routes have a queue to time out in
 
 
@@ -90,7 +90,7 @@ def _describe_validation_error(item: object) -> str:
 
 
 def declare_error_answers(
-    spec: dict, api_routes: Iterable[str], upload_routes: set[str], batch_routes: set[str]
+    spec: dict, api_routes: Iterable[str], image_routes: set[str], batch_routes: set[str]
 ) -> dict:
     """The OpenAPI document with the error body and exactly the error codes each API route can answer.
 
@@ -101,7 +101,7 @@ def declare_error_answers(
     reference = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
     for route in api_routes:
         codes = set(ERROR_ANSWERS)
-        codes -= set() if route in upload_routes else UPLOADS_ONLY
+        codes -= set() if route in image_routes else IMAGE_READERS_ONLY
         codes -= set() if route in batch_routes else BATCHING_ONLY
         for operation in spec.get("paths", {}).get(route, {}).values():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -126,14 +126,14 @@ class ErrorContract:
         self,
         app: ASGIApp,
         api_routes: Iterable[str],
-        upload_routes: Iterable[str],
+        image_routes: Iterable[str],
         batch_routes: Iterable[str],
         spec_amendments: Iterable[Callable[[dict], None]] = (),
     ) -> None:
         """`spec_amendments` change the OpenAPI document further, in place, after the error answers."""
         self.app = app
         self.api_routes = tuple(api_routes)
-        self.upload_routes = set(upload_routes)
+        self.image_routes = set(image_routes)
         self.batch_routes = set(batch_routes)
         self.spec_amendments = tuple(spec_amendments)
 
@@ -167,7 +167,7 @@ class ErrorContract:
         status = start["status"]
         headers = MutableHeaders(raw=list(start["headers"]))
         if status < 400:  # the OpenAPI document
-            spec = declare_error_answers(json.loads(body), self.api_routes, self.upload_routes, self.batch_routes)
+            spec = declare_error_answers(json.loads(body), self.api_routes, self.image_routes, self.batch_routes)
             for amend in self.spec_amendments:
                 amend(spec)
             body = json.dumps(spec).encode()

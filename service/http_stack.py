@@ -68,7 +68,7 @@ def install(
     service.add_asgi_middleware(
         ErrorContract,
         api_routes=api_routes,
-        upload_routes={route for route, kind in api_routes.items() if kind.file_field is not None},
+        image_routes={api.route for api in service.apis.values() if api.input_spec.model_fields},
         batch_routes={api.route for api in service.apis.values() if api.batchable},
         spec_amendments=[draw_page.link_from_api_page, hide_canary_queue],
     )

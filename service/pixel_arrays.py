@@ -17,6 +17,9 @@ from service.invalid_input import InvalidInput
 # An image whose edge pixels average above this is dark ink on a light page (MNIST's edges are 0;
 # uniform noise averages 128 +- 7 there): the model would read it as a light blob and answer anyway.
 LIGHT_EDGE_MEAN = 192
+# A request whose values all lie within 0-1 is taken for images scaled to 0-1 (or 0/1 bitmaps) once
+# one of them has this many pixels of ink: a digit has a hundred or more, a stray faint pixel is not one.
+SCALED_INK_PIXELS = 10
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -77,10 +80,11 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
     low, high = batch.min(), batch.max()
     if low < 0 or high > PIXEL_MAX:
         raise InvalidInput(f"pixel values range from {float(low):g} to {float(high):g}; they must lie within 0-255")
-    if 0 < high <= 1:  # the model would see near-black images and answer for every one of them
+    if 0 < high <= 1 and np.count_nonzero(batch, axis=(1, 2)).max() >= SCALED_INK_PIXELS:  # near-black to the model
         raise InvalidInput(
             f"every pixel value lies between 0 and 1 (the highest is {float(high):g}), but pixels are grey levels "
-            "0-255: multiply images scaled to 0-1, or 0/1 bitmaps, by 255"
+            "0-255: multiply images scaled to 0-1, or 0/1 bitmaps, by 255",
+            status=422,
         )
     _refuse_light_backgrounds(batch)
     return batch.astype(np.float32, copy=False)
@@ -97,7 +101,8 @@ def _refuse_light_backgrounds(batch: np.ndarray) -> None:
         raise InvalidInput(
             f"image {index} is dark on a light background (its edge pixels average {edge_means[index]:.0f} of 255), "
             "but arrays are read as MNIST's are, light ink (255) on black (0): send 255 minus the pixels, "
-            "or the picture itself to /predict_image, which reads either"
+            "or the picture itself to /predict_image, which reads either",
+            status=422,
         )
 
 

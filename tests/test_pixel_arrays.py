@@ -33,9 +33,9 @@ def test_arrays_accept_grids_and_flat_rows() -> None:
         ([[[-1] * 28] * 28], "within 0-255", 400),
         ([[[0] * 28] * 28, [[0] * 28] * 27], "image 1 has shape", 400),
         ([[[0] * 28] * 28] * 5, "more than the limit", 413),
-        ([[[0.5] * 28] * 28], "multiply images scaled to 0-1", 400),
-        ([[[0] * 14 + [1] * 14] * 28], "0/1 bitmaps, by 255", 400),
-        ([[[0] * 28] * 28, [[255] * 28] * 28], "image 1 is dark on a light background", 400),
+        ([[[0.5] * 28] * 28], "multiply images scaled to 0-1", 422),
+        ([[[0] * 14 + [1] * 14] * 28], "0/1 bitmaps, by 255", 422),
+        ([[[0] * 28] * 28, [[255] * 28] * 28], "image 1 is dark on a light background", 422),
     ],
 )
 def test_bad_arrays_name_the_problem(images: list, message: str, status: int) -> None:
@@ -50,8 +50,11 @@ def test_faint_images_beside_others_and_ink_touching_an_edge_are_read() -> None:
     digit = np.zeros((28, 28))
     digit[:, 12:16] = 255  # a 1 from top to bottom
     faint = np.full((28, 28), 0.5)
+    stray = np.zeros((28, 28))
+    stray[0, 0] = 0.02
     noise = np.random.default_rng(0).integers(0, 256, (28, 28))
     assert images_to_batch([digit.tolist(), faint.tolist(), noise.tolist()], max_images=4).shape == (3, 28, 28)
+    assert images_to_batch([stray.tolist()], max_images=4).shape == (1, 28, 28)  # blank, not scaled
 
 
 def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
