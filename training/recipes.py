@@ -82,9 +82,10 @@ TUTORIAL_RECIPES: dict[str, TrainConfig] = {
 # about 12.5 (in float32 on cores without bf16, 25-29 s and 14.4). Rotations of up to 15 degrees
 # instead of the tutorial's 10 read 0.06 points better on held-out images over four seeds, none
 # lower (results/sweep_long_rotation.md); 20 read 0.04 under 15 (sweep_long_rotation_20.md).
-# Neither 40 epochs, a peak rate of 5e-3, shifts of 3 px, a moving average of the weights nor
-# batch 64 read better (results/sweep_long_40_epochs.md, sweep_long_rate_32_epochs.md,
-# sweep_long_shift.md, sweep_long_ema.md, sweep_long_batch_64.md; README, "How far the net goes").
+# Neither 40 epochs, a peak rate of 5e-3, shifts of 3 px, a moving average of the weights, batch
+# 64 nor label smoothing read better (results/sweep_long_40_epochs.md, sweep_long_rate_32_epochs.md,
+# sweep_long_shift.md, sweep_long_ema.md, sweep_long_batch_64.md, sweep_long_label_smoothing.md;
+# README, "How far the net goes").
 LONG_RECIPE = TrainConfig(
     epochs=32,
     batch_size=128,
