@@ -103,9 +103,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         """Counts what arrives while a head is incomplete: httptools buffers a header until it
         ends, so a head that never ends is cut off here. Only pieces after the one the request
-        began in count (that one may also hold the end of the previous request's body), so a head
-        is cut off before one read past the limit, and the body of a refused request, which
-        arrives after its answer, never counts."""
+        began in count (that one may also hold the end of the previous request's body): a head
+        is cut off at most one read past the limit, and the rest of a refused request's body,
+        which arrives after its answer, never counts."""
         if self._reading_head:
             self._head_bytes += len(data)
         super().data_received(data)
