@@ -28,6 +28,7 @@ from loadtest.fault_kit import (
 )
 from loadtest.raw_http import ANSWERED, Connection, encode_request
 from local_servers import LOOPBACK
+from model_contract import INPUT_SHAPE
 
 AT_ONCE = 32  # the service's default concurrency limit per worker
 MAX_IMAGES = 256
@@ -41,16 +42,17 @@ HEALTH_P99_MS = 100
 
 def longest_images() -> np.ndarray:
     """MAX_IMAGES float64 images that take the most bytes as JSON and pass every check."""
-    images = np.full((MAX_IMAGES, 28, 28), LONG_INK)
+    images = np.full((MAX_IMAGES, *INPUT_SHAPE), LONG_INK)
     images[:, [0, -1], :] = LONG_BACKGROUND
     images[:, :, [0, -1]] = LONG_BACKGROUND
     return images
 
 
 def maximal_requests() -> dict[str, bytes]:
-    json_body = json.dumps({"images": longest_images().reshape(MAX_IMAGES, -1).tolist()}).encode()
+    images = longest_images()
+    json_body = json.dumps({"images": images.reshape(MAX_IMAGES, -1).tolist()}).encode()
     npy = io.BytesIO()
-    np.save(npy, longest_images())
+    np.save(npy, images)
     npy_form, npy_type = multipart("array", [npy.getvalue()])
     page = Image.new("L", (FILE_SIDE, FILE_SIDE), 255)
     ImageDraw.Draw(page).line([(400, 300), (700, 300), (500, 800)], fill=0, width=60)  # a "7"

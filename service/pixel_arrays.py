@@ -90,11 +90,18 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
     return batch.astype(np.float32, copy=False)
 
 
+def border_frame(pixels: np.ndarray, band_y: int = 1, band_x: int = 1) -> np.ndarray:
+    """The outer rows and columns of each image (the last two axes), flattened per image: where
+    the background shows. Top and bottom bands, then left and right (corners in both)."""
+    lead = pixels.shape[:-2]
+    bands = (pixels[..., :band_y, :], pixels[..., -band_y:, :], pixels[..., :band_x], pixels[..., -band_x:])
+    return np.concatenate([band.reshape(*lead, -1) for band in bands], axis=-1)
+
+
 def _refuse_light_backgrounds(batch: np.ndarray) -> None:
     """Arrays go to the model as they are, so one drawn the usual way round (dark on white) gets
     a wrong digit; image files are inverted as needed by `service.preprocess` instead."""
-    edges = np.concatenate([batch[:, 0, :], batch[:, -1, :], batch[:, 1:-1, 0], batch[:, 1:-1, -1]], axis=1)
-    edge_means = edges.mean(axis=1, dtype=np.float64)
+    edge_means = border_frame(batch).mean(axis=-1, dtype=np.float64)
     light = np.flatnonzero(edge_means > LIGHT_EDGE_MEAN)
     if light.size:
         index = int(light[0])

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.invalid_input import InvalidInput
+from service.pixel_arrays import border_frame
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
 FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
@@ -124,10 +125,7 @@ def _border_level(grey: np.ndarray) -> float:
     """Median grey level of the image's outer frame: the background's brightness."""
     height, width = grey.shape
     band_y, band_x = max(1, int(height * BORDER_FRACTION)), max(1, int(width * BORDER_FRACTION))
-    frame = np.concatenate(
-        [grey[:band_y].ravel(), grey[-band_y:].ravel(), grey[:, :band_x].ravel(), grey[:, -band_x:].ravel()]
-    )
-    return float(np.median(frame))
+    return float(np.median(border_frame(grey, band_y, band_x)))
 
 
 def lit_paper(grey: np.ndarray, ink_is_dark: bool) -> np.ndarray:
