@@ -7,7 +7,8 @@ puts our pieces into that stack, outermost first:
    access log and timeout middlewares;
 3. `ErrorContract`, `AccessToken` (when a token is set), `ModelRouting` (stable or canary),
    `RequestLimits`, `ReadOnlyRoutes`, `BarePrefix`;
-4. the endpoints, whose /predict batches go through `GreedyDispatcher`.
+4. the endpoints, whose large JSON bodies are parsed off the event loop (`off_loop`) and whose
+   /predict batches go through `GreedyDispatcher`.
 Under it all, uvicorn parses HTTP with httptools, with `graceful_http`'s header deadline and size
 limit and its SIGTERM drain.
 """
@@ -19,9 +20,10 @@ from service import (
     dispatcher,
     draw_page,
     graceful_http,
+    json_outputs,
     metrics_paths,
+    off_loop,
     open_inference,
-    output_media_types,
     trace_sampling,
 )
 from service.admission import AccessToken, FrontDoor
@@ -51,7 +53,8 @@ def install(
     dispatcher.install()
     trace_sampling.install()
     batch_bridge.install()
-    output_media_types.install(service)
+    json_outputs.install(service)
+    off_loop.install(service, json_routes={path for path, route in api_routes.items() if not route.file_field})
     metrics_paths.install([*model_routes, *other_routes])
     graceful_http.install(
         header_timeout_s=settings.header_timeout_s,

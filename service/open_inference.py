@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service import batch_bridge
+from service import batch_bridge, off_loop
 from service.error_contract import error_answer
 from service.inference_protocol import (
     HEADER_LENGTH,
@@ -145,7 +145,8 @@ def open_inference_app(
         body = await request.body()
         try:
             length = json_header_length(request.headers.get(HEADER_LENGTH), len(body))
-            parsed = parse_infer_request(body, length, max_images)
+            json_size = len(body) if length is None else length  # binary tensors follow a JSON header
+            parsed = await off_loop.run(json_size, parse_infer_request, body, length, max_images)
         except InvalidInput as error:
             return error_answer(error.status, str(error))
         try:

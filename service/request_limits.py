@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from model_contract import IMAGE_SIDE
+from service import off_loop
 from service.error_contract import error_answer
 
 # BentoML keeps each upload's file name as the suffix of a temporary file; past the file system's
@@ -114,7 +115,7 @@ class BodyReader:
             raise Refusal(
                 408, f"request body not received within {self.timeout_s:g} s (or shorter than declared)"
             ) from None
-        return b"".join(chunks)
+        return await off_loop.run(size, b"".join, chunks)
 
     def _too_large_message(self) -> str:
         return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
@@ -176,7 +177,7 @@ class RequestLimits:
                 self._check_content_type(scope["path"], route, content_type, has_body)
             body = await self.bodies.read(receive)
             if route is not None and route.file_field is None and body:
-                self._check_json_size(body)
+                await self._check_json_size(body)
             if route is not None and route.file_field is not None:
                 await self._check_form(scope, replaying(body, receive), route)
         except Refusal as refusal:
@@ -199,8 +200,8 @@ class RequestLimits:
                 "image files go to /predict_image or /predict_images",
             )
 
-    def _check_json_size(self, body: bytes) -> None:
-        message = json_size_refusal(body, self.max_images)
+    async def _check_json_size(self, body: bytes) -> None:
+        message = await off_loop.run(len(body), json_size_refusal, body, self.max_images)
         if message is not None:
             raise Refusal(413, message)
 

@@ -17,8 +17,9 @@ from PIL import Image
 
 import model_contract as contract
 from local_servers import PROJECT_ROOT, free_port
+from service import off_loop
 from service.preprocess import image_bytes_to_pixels
-from tests.conftest import assert_answered_apart_and_batched
+from tests.conftest import TEST_SERVER_ENV, assert_answered_apart_and_batched
 
 pytestmark = pytest.mark.integration
 CONCURRENT_REQUESTS = 200
@@ -65,6 +66,16 @@ def test_answers_below_the_models_threshold_are_flagged_unsure(server: str, refe
     confidences = reference.probabilities(images.astype(np.float32)).max(axis=1)
     answers = post(server, "/predict", json={"images": images.tolist()}).json()
     assert [a["unsure"] for a in answers] == (confidences < info["unsure_below"]).tolist()
+
+
+def test_the_largest_json_requests_get_the_in_process_answers(server: str, reference, digit_images) -> None:
+    images = digit_images[: int(TEST_SERVER_ENV["MNIST_MAX_IMAGES_PER_REQUEST"])]
+    body = json.dumps({"images": images.tolist()}).encode()
+    assert len(body) >= off_loop.OFF_LOOP_BYTES  # parsed in the worker thread, not on the event loop
+    response = post(server, "/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    probabilities = [answer["probabilities"] for answer in response.json()]
+    np.testing.assert_allclose(probabilities, reference.probabilities(images.astype(np.float32)), atol=1e-5)
 
 
 def test_predict_accepts_flat_rows_and_floats(server: str, reference, digit_images) -> None:
