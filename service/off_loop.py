@@ -27,7 +27,8 @@ from starlette.requests import Request
 
 OFF_LOOP_BYTES = 64 * 1024  # about 16 images as JSON: 0.3 ms of parsing on the loop
 
-# One thread: the work holds the GIL anyway, and the loop then contends with one thread only.
+# One thread: the work holds the GIL anyway, and the loop then contends with one thread only. Its
+# queue is bounded by the front door's limits on requests being received and processed.
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="large-bodies")
 
 Result = TypeVar("Result")
