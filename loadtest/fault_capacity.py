@@ -38,6 +38,8 @@ FILE_SIDE = 1100  # 64 files of 1100x1100: 77 million pixels, under the 80 milli
 # (one light at its edges is refused as drawn the wrong way round, before the model sees it).
 LONG_INK, LONG_BACKGROUND = 254.99999999999997, 0.30000000000000004
 HEALTH_P99_MS = 100
+# The longest probe: 32 large JSON bodies parsed on the event loop held it 160-490 ms (service.off_loop)
+HEALTH_MAX_MS = 250
 
 
 def longest_images() -> np.ndarray:
@@ -73,28 +75,30 @@ def maximal_requests() -> dict[str, bytes]:
 
 
 async def maximal_requests_at_once(tag: str, report: Report) -> None:
-    rows = [("requests at once", "answers", "worker RSS before -> peak", "health p99")]
+    rows = [("requests at once", "answers", "worker RSS before -> peak", "health p99 / longest")]
     with fresh_server(tag) as (port, pid):
         worker = worker_of(pid)
         for what, request in maximal_requests().items():
             before = worker.memory_info().rss / 2**20
             with PeakMemory(worker) as memory, health_probes(port, seconds=5) as health:
                 answers = await asyncio.gather(*(Connection(LOOPBACK, port).ask(request) for _ in range(AT_ONCE)))
+            p99, longest = percentile(health, 99), max(health, default=float("nan"))
             rows.append(
                 (
                     f"{AT_ONCE} x {what}",
                     statuses(answers),
                     f"{before:.0f} -> {memory.peak_mb:.0f} MB",
-                    f"{percentile(health, 99):.1f} ms",
+                    f"{p99:.1f} / {longest:.1f} ms",
                 )
             )
             report.check(
                 "maximal",
                 f"{AT_ONCE} x {what}: answered, worker under {MEMORY_CEILING_MB} MB, "
-                f"health p99 within {HEALTH_P99_MS} ms",
-                f"{statuses(answers)}; peak {memory.peak_mb:.0f} MB; p99 {percentile(health, 99):.1f} ms",
+                f"health p99 within {HEALTH_P99_MS} ms, every probe within {HEALTH_MAX_MS} ms",
+                f"{statuses(answers)}; peak {memory.peak_mb:.0f} MB; p99 {p99:.1f} ms, longest {longest:.1f} ms",
                 all(o.kind == ANSWERED and o.status in (200, 429) for o in answers)
                 and memory.peak_mb <= MEMORY_CEILING_MB
-                and percentile(health, 99) <= HEALTH_P99_MS,
+                and p99 <= HEALTH_P99_MS
+                and longest <= HEALTH_MAX_MS,
             )
     report.table("Maximal requests of each kind at once", rows)

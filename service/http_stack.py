@@ -54,7 +54,7 @@ def install(
     trace_sampling.install()
     batch_bridge.install()
     json_outputs.install(service)
-    off_loop.install(service, json_routes={path for path, route in api_routes.items() if not route.file_field})
+    off_loop.install(service, api_routes)
     metrics_paths.install([*model_routes, *other_routes])
     graceful_http.install(
         header_timeout_s=settings.header_timeout_s,

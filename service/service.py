@@ -98,6 +98,13 @@ async def answered(model: Answerer, images: list) -> list[Prediction]:
     return answer() if len(images) <= INLINE_BATCH_IMAGES else await anyio.to_thread.run_sync(answer)
 
 
+def read_and_delete(upload: Path) -> bytes:
+    """An uploaded file's bytes, its temporary file deleted (see `MnistClassifier._open_files`)."""
+    content = upload.read_bytes()
+    upload.unlink(missing_ok=True)
+    return content
+
+
 SERVED = served_model_tag(settings)
 CANARY_SERVED = canary_model_tag(settings, SERVED)
 VERSIONS = ServedVersions(str(SERVED), CANARY_SERVED and str(CANARY_SERVED), settings.canary_percent)
@@ -221,7 +228,9 @@ class MnistClassifier:
 
     @staticmethod
     def _open_files(files: list[Path]) -> list[Image.Image]:
-        images = [open_image(path.read_bytes(), settings.max_image_pixels) for path in files]
+        """The files opened; each is deleted once read, here in a worker thread: BentoML deletes the
+        files of a request after answering it, on the event loop (64 per request at most)."""
+        images = [open_image(read_and_delete(path), settings.max_image_pixels) for path in files]
         check_request_pixels(images, settings.max_request_pixels)
         return images
 
