@@ -38,7 +38,8 @@ FILE_SIDE = 1100  # 64 files of 1100x1100: 77 million pixels, under the 80 milli
 # (one light at its edges is refused as drawn the wrong way round, before the model sees it).
 LONG_INK, LONG_BACKGROUND = 254.99999999999997, 0.30000000000000004
 HEALTH_P99_MS = 100
-# The longest probe: 32 large JSON bodies parsed on the event loop held it 160-490 ms (service.off_loop)
+# The longest probe: 32 large JSON bodies or uploads worked on in the event loop held it 150-680 ms
+# (service.off_loop)
 HEALTH_MAX_MS = 250
 
 
