@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -66,16 +66,13 @@ def install(service: object, routes: Mapping[str, Route]) -> None:
 def _parse_large_bodies_off_loop(input_spec: type) -> None:
     """BentoML's parse for one API (`JSONSerde.deserialize_model`), moved by `run`'s rule. Its other
     branch, fetching a URL sent in place of a file, cannot apply: these APIs take no files."""
-    bentoml_parse = input_spec.from_http_request
 
-    async def from_http_request(cls: type, request: Request, serde: Serde) -> Any:
-        if type(serde) is not JSONSerde:
-            return await bentoml_parse(request, serde)
+    async def parse(cls: type, request: Request, serde: Serde) -> Any:
         body = await whole_body(request)
         payload = Payload((body,), metadata=request.headers)
         return await run(len(body), serde.deserialize_model, payload, cls)
 
-    input_spec.from_http_request = classmethod(from_http_request)
+    _replace_parse(input_spec, JSONSerde, parse)
 
 
 def _store_uploads_off_loop(input_spec: type, route: Route) -> None:
@@ -85,14 +82,24 @@ def _store_uploads_off_loop(input_spec: type, route: Route) -> None:
     loop, and validated (the files written) in the worker thread. `RequestLimits` has already
     checked that the form holds files in the route's one file field and nothing else, so BentoML's
     other branches (text fields, URLs to fetch) cannot apply."""
-    bentoml_parse = input_spec.from_http_request
 
-    async def from_http_request(cls: type, request: Request, serde: Serde) -> Any:
-        if type(serde) is not MultipartSerde:
-            return await bentoml_parse(request, serde)
+    async def parse(cls: type, request: Request, _serde: Serde) -> Any:
         files = (await request.form()).getlist(route.file_field)
         fields = {route.file_field: files if route.many_files else files[0]} if files else {}
         return await in_worker(cls.model_validate, fields)
+
+    _replace_parse(input_spec, MultipartSerde, parse)
+
+
+def _replace_parse(input_spec: type, serde_type: type[Serde], parse: Callable[..., Awaitable[Any]]) -> None:
+    """`parse(cls, request, serde)` in place of BentoML's for requests in `serde_type`'s form; BentoML
+    keeps the others."""
+    bentoml_parse = input_spec.from_http_request
+
+    async def from_http_request(cls: type, request: Request, serde: Serde) -> Any:
+        if type(serde) is not serde_type:
+            return await bentoml_parse(request, serde)
+        return await parse(cls, request, serde)
 
     input_spec.from_http_request = classmethod(from_http_request)
 
@@ -104,4 +111,9 @@ async def whole_body(request: Request) -> bytes:
     ends every stream: a copy of up to 16 MiB, on the event loop, for every request.
     """
     pieces = [piece async for piece in request.stream() if piece]
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    return await joined(pieces, sum(map(len, pieces)))
+
+
+async def joined(pieces: list[bytes], size: int) -> bytes:
+    """The pieces of a body (`size` bytes) as one: a single piece as it is, no copy and no thread hop."""
+    return pieces[0] if len(pieces) == 1 else await run(size, b"".join, pieces)

@@ -115,7 +115,7 @@ class BodyReader:
             raise Refusal(
                 408, f"request body not received within {self.timeout_s:g} s (or shorter than declared)"
             ) from None
-        return await off_loop.run(size, b"".join, chunks)
+        return await off_loop.joined(chunks, size)
 
     def _too_large_message(self) -> str:
         return f"request body larger than the limit of {self.max_body_bytes:,} bytes: send fewer or smaller images"
