@@ -18,7 +18,7 @@ import numpy as np
 
 from model_contract import IMAGE_SIDE, NUM_CLASSES
 from service.invalid_input import InvalidInput
-from service.pixel_arrays import validate_pixel_batch
+from service.pixel_arrays import IMAGE_SHAPES, validate_pixel_batch
 from service.request_limits import json_size_refusal
 
 INPUT_NAME = "images"
@@ -43,9 +43,7 @@ DATATYPES = {  # the numeric tensor types; BOOL and BYTES are not pixels
     "FP32": "<f4",
     "FP64": "<f8",
 }
-IMAGE_SHAPES = ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,), (IMAGE_SIDE, IMAGE_SIDE, 1))
 HEADER_LENGTH = "inference-header-content-length"
-ARRAYS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE + IMAGE_SIDE + 1  # nested [N, 28, 28, 1]: every pixel is an array
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def json_header_length(value: str | None, body_length: int) -> int | None:
 def parse_infer_request(body: bytes, header_length: int | None, max_images: int) -> InferRequest:
     """An inference request's JSON header and binary data -> the pixels and what to answer."""
     header, binary = (body, b"") if header_length is None else (body[:header_length], body[header_length:])
-    too_large = json_size_refusal(header, max_images, ARRAYS_PER_IMAGE)
+    too_large = json_size_refusal(header, max_images)
     if too_large is not None:
         raise InvalidInput(too_large, status=413)
     try:

@@ -20,6 +20,11 @@ LIGHT_EDGE_MEAN = 192
 # A request whose values all lie within 0-1 is taken for images scaled to 0-1 (or 0/1 bitmaps) once
 # one of them has this many pixels of ink: a digit has a hundred or more, a stray faint pixel is not one.
 SCALED_INK_PIXELS = 10
+# One image's accepted layouts: a grid, a flat row, or Keras's grid with one channel (the tutorial's
+# x_train.reshape(-1, 28, 28, 1)); every one of them becomes a 28x28 grid.
+IMAGE_SHAPES = ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,), (IMAGE_SIDE, IMAGE_SIDE, 1))
+# JSON arrays one image may take: in the one-channel layout every pixel is an array of its own.
+ARRAYS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE + IMAGE_SIDE + 1
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -45,16 +50,14 @@ def _stack_one_by_one(images: object) -> np.ndarray:
             array = np.asarray(image)
         except (ValueError, TypeError) as error:
             raise InvalidInput(f"image {index} is not a rectangular array of numbers ({error})") from error
-        if array.shape == (IMAGE_SIDE * IMAGE_SIDE,):
-            array = array.reshape(IMAGE_SIDE, IMAGE_SIDE)
-        if array.shape != (IMAGE_SIDE, IMAGE_SIDE):
-            raise InvalidInput(f"image {index} has shape {array.shape}; expected 28x28 or a flat row of 784")
-        stacked.append(array)
+        if array.shape not in IMAGE_SHAPES:
+            raise InvalidInput(f"image {index} has shape {array.shape}; expected 28x28, 28x28x1 or a flat row of 784")
+        stacked.append(array.reshape(IMAGE_SIDE, IMAGE_SIDE))
     return np.stack(stacked)
 
 
 def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
-    """Check shape, type and range of a numeric batch; flat 784-long rows become 28x28."""
+    """Check shape, type and range of a numeric batch; every accepted layout becomes N x 28 x 28."""
     if batch.size == 0:
         raise InvalidInput("images is empty: send at least one image")
     if batch.dtype.kind not in "iuf":
@@ -62,13 +65,12 @@ def validate_pixel_batch(batch: np.ndarray, max_images: int) -> np.ndarray:
             f"images must hold numbers 0-255, got values of type {batch.dtype} "
             "(strings, booleans, nulls and nested objects are not pixels)"
         )
-    if batch.ndim == 2 and batch.shape[1] == IMAGE_SIDE * IMAGE_SIDE:
-        batch = batch.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    if batch.ndim != 3 or batch.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+    if batch.ndim < 2 or batch.shape[1:] not in IMAGE_SHAPES:
         raise InvalidInput(
             f"images have shape {batch.shape}; expected a list of 28x28 arrays, shape (N, 28, 28), "
-            "or of flat 784-long rows, shape (N, 784)"
+            "of flat 784-long rows, shape (N, 784), or Keras's (N, 28, 28, 1)"
         )
+    batch = batch.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
     if len(batch) > max_images:
         raise InvalidInput(
             f"{len(batch)} images in one request, more than the limit of {max_images}: split the request",
@@ -138,6 +140,6 @@ def read_npy(data: bytes, max_images: int) -> np.ndarray:
         )
     array = np.frombuffer(data, dtype=dtype, count=count, offset=stream.tell())
     array = array.reshape(shape, order="F" if fortran_order else "C")
-    if array.shape in ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,)):
+    if array.shape in IMAGE_SHAPES:  # one image without its batch axis
         array = array[np.newaxis]
     return validate_pixel_batch(array, max_images)

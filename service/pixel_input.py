@@ -1,7 +1,8 @@
 """The JSON input of /predict: its OpenAPI schema, and its validation with the right status.
 
-The schema describes exactly what is accepted (lists of 28 rows of 28 numbers 0-255, or flat rows
-of 784), so that clients, the API page and schema fuzzers see the real contract.
+The schema describes exactly what is accepted (lists of 28 rows of 28 numbers 0-255, flat rows of
+784, or 28 rows of 28 one-number arrays), so that clients, the API page and schema fuzzers see the
+real contract.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ PIXEL_SCHEMA = {"type": "number", "minimum": 0, "maximum": PIXEL_MAX}
 ROW_SCHEMA = {"type": "array", "items": PIXEL_SCHEMA, "minItems": IMAGE_SIDE, "maxItems": IMAGE_SIDE}
 GRID_SCHEMA = {"type": "array", "items": ROW_SCHEMA, "minItems": IMAGE_SIDE, "maxItems": IMAGE_SIDE}
 FLAT_SCHEMA = {"type": "array", "items": PIXEL_SCHEMA, "minItems": IMAGE_SIDE**2, "maxItems": IMAGE_SIDE**2}
+ONE_PIXEL_SCHEMA = {"type": "array", "items": PIXEL_SCHEMA, "minItems": 1, "maxItems": 1}
+CHANNEL_ROW_SCHEMA = {"type": "array", "items": ONE_PIXEL_SCHEMA, "minItems": IMAGE_SIDE, "maxItems": IMAGE_SIDE}
+CHANNEL_GRID_SCHEMA = {"type": "array", "items": CHANNEL_ROW_SCHEMA, "minItems": IMAGE_SIDE, "maxItems": IMAGE_SIDE}
 
 
 def validated_pixels(images: list, max_images: int) -> np.ndarray:
@@ -39,11 +43,11 @@ def pixel_batch(max_images: int) -> Any:
     """The annotated type of /predict's `images` field, for at most `max_images` images."""
     schema = {
         "type": "array",
-        "items": {"oneOf": [GRID_SCHEMA, FLAT_SCHEMA]},
+        "items": {"oneOf": [GRID_SCHEMA, FLAT_SCHEMA, CHANNEL_GRID_SCHEMA]},
         "minItems": 1,
         "maxItems": max_images,
-        "description": "one or more images: 28x28 arrays (or flat 784-long rows) of 0-255 pixels, "
-        f"light ink on a dark background as in MNIST; at most {max_images}",
+        "description": "one or more images: 28x28 arrays (or flat 784-long rows, or Keras's 28x28x1) "
+        f"of 0-255 pixels, light ink on a dark background as in MNIST; at most {max_images}",
         "examples": [[EXAMPLE_IMAGE]],
     }
     return Annotated[

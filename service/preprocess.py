@@ -97,13 +97,16 @@ def decode_grayscale(image: Image.Image) -> np.ndarray:
 def stretch_to_grey_levels(levels: np.ndarray) -> np.ndarray:
     """16-bit, 32-bit or floating-point pixels onto 0-255.
 
-    Levels already within 0-255 are kept; any other range (a 16-bit scan, negative floats from a
-    scientific TIFF) is stretched linearly from its minimum to its maximum, since only the
+    Levels within 0-1 are floating-point images' usual scale (or a 0/1 bitmap) and are multiplied
+    by 255; other levels within 0-255 are kept; any other range (a 16-bit scan, negative floats
+    from a scientific TIFF) is stretched linearly from its minimum to its maximum, since only the
     contrast between ink and background matters. NaN and infinity have no grey level: refused.
     """
     if not np.isfinite(levels).all():
         raise InvalidInput("the image holds NaN or infinite pixel values; pixels must be finite numbers")
     low, high = float(levels.min()), float(levels.max())
+    if low >= 0 and high <= 1:
+        return levels * PIXEL_MAX
     if low >= 0 and high <= PIXEL_MAX:
         return levels
     if high == low:

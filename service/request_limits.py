@@ -10,7 +10,8 @@ request reaches BentoML, on every route and every method:
 - a JSON route takes `application/json` (or no body) and at most as many JSON arrays and values
   as `max_images` images can hold, counted on the raw bytes before any parsing (413 past that);
 - an upload route takes `multipart/form-data` (415 otherwise) whose only field is the route's
-  file field, holding files (no text, no URLs) with names the file system can hold.
+  file field, holding files (no text, no URLs) with names the file system can hold;
+- a body with a Content-Encoding (gzip, say) gets 415: nothing decompresses it.
 
 The route table comes from the service's own APIs (`routes_of`), so a new API is covered the day
 it is added, and an API whose inputs the guard cannot check stops the service at import.
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from model_contract import IMAGE_SIDE
 from service import off_loop
 from service.error_contract import error_answer
+from service.pixel_arrays import ARRAYS_PER_IMAGE
 
 # BentoML keeps each upload's file name as the suffix of a temporary file; past the file system's
 # 255-byte limit on names that fails inside BentoML with a 500, so longer names are refused here.
@@ -124,17 +126,17 @@ class BodyReader:
 JSON_SLACK = 64  # arrays and commas a request may hold besides its pixels: its other fields
 
 
-def json_size_refusal(body: bytes, max_images: int, arrays_per_image: int = IMAGE_SIDE + 1) -> str | None:
+def json_size_refusal(body: bytes, max_images: int) -> str | None:
     """Why a JSON body cannot be a valid request, from byte counts alone (C speed, no parsing).
 
-    A valid body holds at most `max_images` images of 28 rows of 28 numbers (`arrays_per_image`
-    arrays each: an image's own and its rows'), so it has at most that many arrays and commas,
+    A valid body holds at most `max_images` images of 784 numbers (at most `ARRAYS_PER_IMAGE`
+    arrays each, in the one-channel layout), so it has at most that many arrays and commas,
     plus a few for its other fields, and every JSON value but the last in a container is followed
     by a comma: the counts bound the work of parsing. Parsing a body made of millions of tiny
     arrays blocked the event loop for seconds; counting takes a millisecond.
     """
     arrays, values = body.count(b"["), body.count(b",")
-    if arrays <= max_images * arrays_per_image + JSON_SLACK and values <= max_images * IMAGE_SIDE**2 + JSON_SLACK:
+    if arrays <= max_images * ARRAYS_PER_IMAGE + JSON_SLACK and values <= max_images * IMAGE_SIDE**2 + JSON_SLACK:
         return None
     return (
         f"the JSON body holds {arrays:,} arrays and {values:,} commas, more than {max_images} images (the "
@@ -175,6 +177,7 @@ class RequestLimits:
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if route is not None:
                 self._check_content_type(scope["path"], route, content_type, has_body)
+                self._check_content_encoding(headers.get("content-encoding", ""), has_body)
             body = await self.bodies.read(receive)
             if route is not None and route.file_field is None and body:
                 await self._check_json_size(body)
@@ -198,6 +201,17 @@ class RequestLimits:
                 415,
                 f"{path} takes a JSON body (content type application/json), got '{content_type or 'none'}'; "
                 "image files go to /predict_image or /predict_images",
+            )
+
+    @staticmethod
+    def _check_content_encoding(content_encoding: str, has_body: bool) -> None:
+        """A compressed body would reach the parsers as it is and fail as "invalid JSON" or "not an
+        image"; say what is wrong instead (RFC 7694: 415 for a coding the server does not read)."""
+        if has_body and content_encoding.strip().lower() not in ("", "identity"):
+            raise Refusal(
+                415,
+                f"request bodies are read as sent: Content-Encoding '{content_encoding}' is not supported; "
+                "send the body uncompressed",
             )
 
     async def _check_json_size(self, body: bytes) -> None:

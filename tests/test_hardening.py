@@ -7,6 +7,7 @@ event loop blocked by millions of tiny JSON arrays, /metrics growing with every 
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import socket
@@ -58,6 +59,15 @@ def test_forms_sent_to_json_routes_get_415(server: str, route: str) -> None:
         f"{server}{route}", content=b"{}", headers={"content-type": "multipart/form-data"}, timeout=30
     )
     assert_error_body(empty_form, 415, "application/json")
+
+
+@pytest.mark.parametrize("route", ["/predict", "/predict_image"])
+def test_compressed_bodies_get_415_naming_the_encoding(server: str, route: str) -> None:
+    body = gzip.compress(b'{"images": [[0]]}')
+    content_type = "application/json" if route == "/predict" else "multipart/form-data; boundary=x"
+    headers = {"content-type": content_type, "content-encoding": "gzip"}
+    response = httpx.post(f"{server}{route}", content=body, headers=headers, timeout=30)
+    assert_error_body(response, 415, "Content-Encoding 'gzip'")
 
 
 def test_npy_header_whose_shape_overflows_int64_gets_400(server: str) -> None:

@@ -20,12 +20,22 @@ def test_arrays_accept_grids_and_flat_rows() -> None:
     np.testing.assert_array_equal(flat[0], grid)
 
 
+def test_arrays_accept_keras_one_channel_layout() -> None:
+    """The tutorial's x_test.reshape(-1, 28, 28, 1), alone or mixed with grids."""
+    grid = np.arange(784, dtype=np.float32).reshape(28, 28) % 256
+    keras = images_to_batch(grid.reshape(1, 28, 28, 1).tolist() * 2, max_images=8)
+    np.testing.assert_array_equal(keras, np.stack([grid, grid]))
+    mixed = images_to_batch([grid.reshape(28, 28, 1).tolist(), grid.tolist()], max_images=8)
+    np.testing.assert_array_equal(mixed[0], mixed[1])
+
+
 @pytest.mark.parametrize(
     ("images", "message", "status"),
     [
         ([], "empty", 400),
         ([[1, 2, 3]], "shape", 400),
         ([[[0] * 28] * 27], "shape", 400),
+        ([[[[0, 0]] * 28] * 28], "shape", 400),
         ([[["a"] * 28] * 28], "numbers 0-255", 400),
         ([[[float("nan")] * 28] * 28], "NaN or infinite", 400),
         ([[[float("inf")] * 28] * 28], "NaN or infinite", 400),
@@ -68,6 +78,8 @@ def test_npy_round_trip() -> None:
     np.testing.assert_array_equal(read_npy(npy_bytes(digits), max_images=8), digits.astype(np.float32))
     assert read_npy(npy_bytes(digits[0]), max_images=8).shape == (1, 28, 28)
     assert read_npy(npy_bytes(digits.reshape(5, 784)), max_images=8).shape == (5, 28, 28)
+    np.testing.assert_array_equal(read_npy(npy_bytes(digits[..., np.newaxis]), max_images=8), digits)
+    assert read_npy(npy_bytes(digits[0, ..., np.newaxis]), max_images=8).shape == (1, 28, 28)
 
 
 def test_npy_with_objects_is_never_unpickled() -> None:

@@ -251,6 +251,17 @@ def test_floating_point_image_outside_0_255_is_stretched() -> None:
     assert pixels.min() == 0 and 250 <= pixels.max() <= 255
 
 
+@pytest.mark.parametrize("mode", ["F", "I"])
+def test_image_levels_within_0_1_are_read_as_0_1_scale(mode: str) -> None:
+    """A floating-point TIFF scaled to 0-1 (or a 0/1 bitmap) is a digit, not a blank page."""
+    seven = np.asarray(large_off_centre_seven().convert("L"), np.float32)
+    scaled = Image.fromarray((seven / 255 if mode == "F" else (seven > 127)).astype(np.float32), mode="F")
+    pixels = image_bytes_to_pixels(encode(scaled.convert(mode), "TIFF"), MAX_PIXELS)
+    reference = image_bytes_to_pixels(encode(large_off_centre_seven(), "PNG"), MAX_PIXELS)
+    assert pixels.max() >= 250
+    assert ink_box(pixels) == ink_box(reference)
+
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_exif_rotation_is_applied_to_large_photos(orientation: int) -> None:
     """Big images are reduced before their EXIF rotation: the result must equal rotating first."""

@@ -78,10 +78,11 @@ def test_the_largest_json_requests_get_the_in_process_answers(server: str, refer
     np.testing.assert_allclose(probabilities, reference.probabilities(images.astype(np.float32)), atol=1e-5)
 
 
-def test_predict_accepts_flat_rows_and_floats(server: str, reference, digit_images) -> None:
+@pytest.mark.parametrize("layout", [(3, 784), (3, 28, 28, 1)], ids=["flat rows", "keras channel axis"])
+def test_predict_accepts_other_layouts_and_floats(server: str, reference, digit_images, layout) -> None:
     images = digit_images
-    flat = (images[:3].reshape(3, 784) / 1.0).tolist()
-    answers = post(server, "/predict", json={"images": flat}).json()
+    reshaped = (images[:3].reshape(layout) / 1.0).tolist()
+    answers = post(server, "/predict", json={"images": reshaped}).json()
     assert [a["digit"] for a in answers] == reference.probabilities(images[:3].astype(np.float32)).argmax(1).tolist()
 
 
