@@ -4,7 +4,7 @@
 
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
-under uneven light, or written on ruled notebook paper — then decoded and
+under uneven light, written on ruled notebook paper, or in a form's box or above its line — then decoded and
 prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
 rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
@@ -103,6 +103,21 @@ def on_ruled_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
 
 
+def on_a_form(pixels: np.ndarray, rng: np.random.Generator, boxed: bool) -> bytes:
+    """Dark ink on a white form, in a printed box 10-40 px larger than the digit's square, or
+    above a printed line a little wider than it, saved as a scanner's JPEG."""
+    side, margin, width = int(rng.integers(80, 240)), int(rng.integers(10, 40)), int(rng.integers(2, 6))
+    page = Image.new("L", (side + 2 * margin + 40, side + 2 * margin + 40), 255)
+    corner = 20 + margin
+    page.paste(Image.fromarray(255 - pixels).resize((side, side), Image.Resampling.BICUBIC), (corner, corner))
+    draw, far = ImageDraw.Draw(page), corner + side + margin
+    if boxed:
+        draw.rectangle([(20, 20), (far, far)], outline=0, width=width)
+    else:
+        draw.line([(corner - margin, far), (far, far)], fill=0, width=width)
+    return encoded(page, "JPEG", quality=85)
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
@@ -115,6 +130,8 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "photo of paper, shadow of 80 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=80),
     "photo of paper, shadow of 120 grey levels, JPEG": lambda pixels, rng: photographed(pixels, rng, shadow=120),
     "blue pen on ruled notebook paper, JPEG": on_ruled_paper,
+    "in a form's printed box, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=True),
+    "above a form's printed line, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=False),
 }
 
 

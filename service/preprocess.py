@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
+from service.form_lines import form_line_pixels
 from service.invalid_input import InvalidInput
 from service.pixel_arrays import border_frame
 
@@ -192,6 +193,11 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     if contrast < MIN_INK_CONTRAST:
         raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
     digit = strokes >= INK_THRESHOLD * contrast
+    stray = form_line_pixels(digit)
+    if stray is not None:  # the digit's own contrast sets its threshold, not a bolder printed box's
+        ink, strokes = np.where(stray, 0, ink), np.where(stray, 0, strokes)
+        contrast = float(strokes.max())
+        digit = strokes >= INK_THRESHOLD * contrast
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     cropped = np.clip(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (PIXEL_MAX / contrast), 0, PIXEL_MAX)
     height, width = cropped.shape
