@@ -4,8 +4,9 @@
 
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
-under uneven light, written on ruled notebook paper, or in a form's box or above its line — then decoded and
-prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
+under uneven light, written on ruled notebook paper, in a form's box or above its line, or
+photographed as a sheet on a desk — then decoded and prepared by `service.preprocess` and
+classified by the serving path. Prints the accuracy of each
 rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
 
@@ -118,6 +119,17 @@ def on_a_form(pixels: np.ndarray, rng: np.random.Generator, boxed: bool) -> byte
     return encoded(page, "JPEG", quality=85)
 
 
+def sheet_on_a_desk(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A phone's photo of the sheet lying on a darker desk that frames it on every side."""
+    sheet = page_with_digit(pixels, rng, lambda height, width, side: np.full((height, width), 235.0), ink_colour=40)
+    height, width = sheet.shape
+    top, left = int(rng.integers(20, height // 2)), int(rng.integers(20, width // 2))
+    desk = np.full((height + 2 * top, width + 2 * left), float(rng.integers(40, 120)))
+    desk[top : top + height, left : left + width] = sheet
+    desk += rng.normal(0, 5, desk.shape)
+    return encoded(Image.fromarray(desk.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
@@ -132,6 +144,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "blue pen on ruled notebook paper, JPEG": on_ruled_paper,
     "in a form's printed box, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=True),
     "above a form's printed line, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=False),
+    "photo of a sheet on a darker desk, JPEG": sheet_on_a_desk,
 }
 
 

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.form_lines import form_line_pixels
 from service.invalid_input import InvalidInput
+from service.paper_sheet import sheet_of_paper
 from service.pixel_arrays import border_frame
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
@@ -184,6 +185,10 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     if looks_like_mnist(grey, border_level):
         return grey
     ink_is_dark = border_level >= PIXEL_MAX / 2
+    sheet = None if ink_is_dark else sheet_of_paper(grey, border_level)
+    if sheet is not None:  # a photo of a sheet on a darker desk: the sheet is the page
+        grey = grey[sheet]
+        ink_is_dark = _border_level(grey) >= PIXEL_MAX / 2
     paper = lit_paper(grey, ink_is_dark)
     ink = np.clip(paper - grey, 0, None) if ink_is_dark else np.clip(grey - paper, 0, None)
     strokes = without_specks(ink)

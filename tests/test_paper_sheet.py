@@ -1,0 +1,64 @@
+"""A sheet of paper photographed on a darker desk is found; light digits on dark canvases are not sheets."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from service.paper_sheet import sheet_of_paper
+from service.preprocess import image_bytes_to_pixels
+
+DESK, PAPER, INK = 70, 235, 30
+
+
+def seven_on(canvas: Image.Image, box: tuple[int, int, int, int], colour: int) -> None:
+    left, top, right, bottom = box
+    ImageDraw.Draw(canvas).line([(left, top), (right, top), ((left + right) // 2, bottom)], fill=colour, width=12)
+
+
+def sheet_on_desk() -> Image.Image:
+    photo = Image.new("L", (400, 300), DESK)
+    ImageDraw.Draw(photo).rectangle([(100, 50), (300, 250)], fill=PAPER)
+    seven_on(photo, (160, 90, 240, 210), INK)
+    return photo
+
+
+def test_the_sheet_is_found_and_trimmed_to_the_paper() -> None:
+    rows, cols = sheet_of_paper(np.asarray(sheet_on_desk(), np.float32), DESK)
+    assert 50 < rows.start < 60 and 240 < rows.stop < 251
+    assert 100 < cols.start < 110 and 290 < cols.stop < 301
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda d: d.ellipse([(60, 20), (340, 280)], outline=255, width=60),  # a bold "0" filling the canvas
+        lambda d: (
+            d.ellipse([(110, 10), (290, 150)], outline=255, width=50),  # a bold "8"
+            d.ellipse([(100, 140), (300, 295)], outline=255, width=50),
+        ),
+        lambda d: d.rectangle([(100, 50), (300, 250)], fill=255),  # a light square with nothing in it
+        lambda d: d.line([(100, 60), (300, 60), (200, 260)], fill=255, width=20),  # a "7", light on dark
+    ],
+    ids=["bold zero", "bold eight", "empty square", "seven"],
+)
+def test_light_shapes_on_dark_are_not_sheets(draw) -> None:
+    canvas = Image.new("L", (400, 300), 0)
+    draw(ImageDraw.Draw(canvas))
+    assert sheet_of_paper(np.asarray(canvas, np.float32), 0) is None
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_photo_of_a_sheet_on_a_desk_is_prepared_as_the_sheet_alone() -> None:
+    sheet_alone = Image.new("L", (200, 200), PAPER)
+    seven_on(sheet_alone, (60, 40, 140, 160), INK)
+    expected = image_bytes_to_pixels(png(sheet_alone), 4_000_000)
+    assert np.abs(image_bytes_to_pixels(png(sheet_on_desk()), 4_000_000) - expected).max() < 1
