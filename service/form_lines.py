@@ -8,7 +8,8 @@ them, 57%. Such marks are told apart from strokes by their shape, per connected 
 - a frame: a hollow piece whose bounding box holds all the other ink and that has one straight
   horizontal and one straight vertical side (a box, three sides of one, a corner of one). A "0"
   has no straight side, a "7", "9" or "4" strokes across its middle; and a lone piece is the
-  digit, whatever its shape, as is one beside which the rest of the ink is specks;
+  digit, whatever its shape, as is one beside which the rest of the ink is specks (spanning
+  less than a quarter of its length);
 - a rule: a thin straight piece wholly below the rest of the ink and about as wide (an
   underline), or wholly above or beside it and reaching past it at both ends (a form's line, a
   box's side cut off by the photo). A "5"'s separate flag does not reach past its body on both
@@ -26,7 +27,7 @@ from scipy import ndimage
 SIDE_BAND = 0.1  # a straight side lies within this fraction of the box's size from its edge ...
 SIDE_COVERAGE = 0.8  # ... and covers at least this much of the edge's length (an ellipse: 30%)
 HOLLOW_INSIDE = 0.1  # a frame has at most this much of its ink away from its sides
-REST_MIN_SIZE = 0.25  # a piece goes only if the ink left is at least this much of its own
+REST_MIN_EXTENT = 0.25  # a piece goes only if the ink left spans at least this much of its length
 RULE_THINNESS = 8  # a rule is at least this many times longer than it is thick
 RULE_BELOW_LENGTH = 0.9  # an underline is at least this long against the digit's width; a line
 RULE_OVERHANG = 0.1  # above or beside it reaches past both its ends by this much of its extent
@@ -45,14 +46,16 @@ def form_line_pixels(digit: np.ndarray) -> np.ndarray | None:
     slices = ndimage.find_objects(labels)
     pieces = [labels[box] == index for index, box in enumerate(slices, start=1)]
     boxes = [_bounds(box) for box in slices]
-    sizes = np.bincount(labels.ravel())[1:]
     kept = set(range(count))
     for is_stray in (_is_frame, _is_rule):  # frames first: a line inside a box is judged without the box
         for index in sorted(kept):
             others = [other for other in kept if other != index]
-            if sum(sizes[other] for other in others) < REST_MIN_SIZE * sizes[index]:
+            if not others:
+                break
+            rest = _union([boxes[other] for other in others])
+            if _extent(rest) < REST_MIN_EXTENT * _extent(boxes[index]):
                 continue  # the rest is specks or fragments of a faint line: this piece is the digit
-            if is_stray(pieces[index], boxes[index], _union([boxes[other] for other in others])):
+            if is_stray(pieces[index], boxes[index], rest):
                 kept.discard(index)
     if len(kept) == count:
         return None
@@ -63,6 +66,11 @@ def form_line_pixels(digit: np.ndarray) -> np.ndarray | None:
 def _bounds(box: tuple[slice, slice]) -> tuple[int, int, int, int]:
     """top, bottom, left, right, ends included."""
     return box[0].start, box[0].stop - 1, box[1].start, box[1].stop - 1
+
+
+def _extent(box: tuple[int, int, int, int]) -> int:
+    """The longer side of a box."""
+    return max(box[1] - box[0], box[3] - box[2]) + 1
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:

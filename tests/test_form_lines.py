@@ -47,6 +47,12 @@ def test_frames_and_rules_are_found_and_the_digit_kept(stray) -> None:
     assert (found | digit_alone).sum() >= drawn(SEVEN, stray).sum()
 
 
+def test_a_thin_one_in_a_box_with_more_ink_than_it_is_found() -> None:
+    one = ("line", [(100, 50), (95, 150)], 4)
+    found = form_line_pixels(drawn(one, ("rectangle", [(10, 10), (190, 190)], 5)))
+    assert found is not None and not (found & drawn(one)).any()
+
+
 @pytest.mark.parametrize(
     "shapes",
     [
