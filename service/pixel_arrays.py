@@ -23,8 +23,6 @@ SCALED_INK_PIXELS = 10
 # One image's accepted layouts: a grid, a flat row, or Keras's grid with one channel (the tutorial's
 # x_train.reshape(-1, 28, 28, 1)); every one of them becomes a 28x28 grid.
 IMAGE_SHAPES = ((IMAGE_SIDE, IMAGE_SIDE), (IMAGE_SIDE * IMAGE_SIDE,), (IMAGE_SIDE, IMAGE_SIDE, 1))
-# JSON arrays one image may take: in the one-channel layout every pixel is an array of its own.
-ARRAYS_PER_IMAGE = IMAGE_SIDE * IMAGE_SIDE + IMAGE_SIDE + 1
 NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,

@@ -158,6 +158,13 @@ def test_millions_of_tiny_json_arrays_are_refused_before_parsing(server: str) ->
     assert_error_body(response, 413, "split the request")
 
 
+def test_keras_layout_past_its_few_images_gets_413_saying_what_to_send(server: str) -> None:
+    """An array per pixel costs 28x the parsing: 17 images so written are refused before parsing."""
+    body = json.dumps({"images": [[[[0]] * 28] * 28] * 17}).encode()
+    response = httpx.post(f"{server}/predict", content=body, headers={"content-type": "application/json"}, timeout=30)
+    assert_error_body(response, 413, "drop the channel axis")
+
+
 def test_deeply_nested_json_gets_400(server: str) -> None:
     body = b'{"images": ' + b"[" * 1500 + b"]" * 1500 + b"}"  # within the array budget, past the parser's depth
     response = httpx.post(f"{server}/predict", content=body, headers={"content-type": "application/json"}, timeout=30)
