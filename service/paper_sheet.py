@@ -14,17 +14,38 @@ the image, or, bold and large, leave the rounded gaps of their shape.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 SHEET_MIN_AREA = 0.2  # the sheet covers at least this share of the photo ...
 SHEET_MIN_FILL = 0.85  # ... and, holes filled, this share of its bounding box (an ellipse: 79%)
 SHEET_MIN_INK = 0.001  # the holes in it (the ink) are at least this share of its area
 SHEET_EDGE = 0.03  # trimmed off each side of the sheet's box: its edge and the shadow beside it
+SEARCH_SIDE = 128
 
 
 def sheet_of_paper(grey: np.ndarray, background_level: float) -> tuple[slice, slice] | None:
     """The sheet's box, trimmed, in a grey image whose outer frame is `background_level`; None
-    when there is no such sheet (the image is the page itself, or a light digit on a dark one)."""
+    when there is no such sheet (the image is the page itself, or a light digit on a dark one).
+
+    Looked for on a copy at most SEARCH_SIDE pixels across (a sheet is large; 4 ms less per photo
+    than at the working size), its box scaled back to the image's pixels."""
+    height, width = grey.shape
+    scale = min(1.0, SEARCH_SIDE / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
+    found = _sheet_in(small, background_level)
+    if found is None:
+        return None
+    rows, cols = found
+    down, across = height / size[1], width / size[0]
+    return (
+        slice(round(rows.start * down), round(rows.stop * down)),
+        slice(round(cols.start * across), round(cols.stop * across)),
+    )
+
+
+def _sheet_in(grey: np.ndarray, background_level: float) -> tuple[slice, slice] | None:
     bright = grey > (background_level + float(np.percentile(grey, 99))) / 2
     labels, count = ndimage.label(bright)
     if count == 0:
