@@ -4,8 +4,8 @@
 
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
-under uneven light, written on ruled notebook paper, in a form's box or above its line, or
-photographed as a sheet on a desk — then decoded and prepared by `service.preprocess` and
+under uneven light or in dim light, written on ruled notebook paper, in a form's box or above its
+line, or photographed as a sheet on a desk — then decoded and prepared by `service.preprocess` and
 classified by the serving path. Prints the accuracy of each
 rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
@@ -104,6 +104,14 @@ def on_ruled_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
 
 
+def in_dim_light(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Dark ink on paper photographed in dim light (or grey card): the paper at 70-120 grey levels."""
+    paper_level = float(rng.integers(70, 120))
+    page = page_with_digit(pixels, rng, lambda height, width, _: np.full((height, width), paper_level), ink_colour=15)
+    page += rng.normal(0, 5, page.shape)
+    return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
+
+
 def on_a_form(pixels: np.ndarray, rng: np.random.Generator, boxed: bool) -> bytes:
     """Dark ink on a white form, in a printed box 10-40 px larger than the digit's square, or
     above a printed line a little wider than it, saved as a scanner's JPEG."""
@@ -145,6 +153,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "in a form's printed box, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=True),
     "above a form's printed line, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=False),
     "photo of a sheet on a darker desk, JPEG": sheet_on_a_desk,
+    "photo in dim light, paper at 70-120 grey levels, JPEG": in_dim_light,
 }
 
 

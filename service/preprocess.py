@@ -13,6 +13,7 @@ import io
 
 import numpy as np
 from PIL import Image, ImageOps
+from scipy import ndimage
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.form_lines import form_line_pixels
@@ -27,6 +28,7 @@ FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured o
 INK_THRESHOLD = 0.35
 MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
+CLEAR_SIDE = 2.0  # the ink's side reaches this many times further from the background than the other
 MNIST_BORDER_MAX = 16.0  # MNIST's own border is 0; allow for JPEG noise, not for a grey background
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
 BACKGROUND_GRID = 64  # the lighting of the page is fitted on a copy at most this many pixels across
@@ -133,6 +135,23 @@ def _border_level(grey: np.ndarray) -> float:
     return float(np.median(border_frame(grey, band_y, band_x)))
 
 
+def dark_ink(grey: np.ndarray, border_level: float) -> bool:
+    """Is the ink darker than the background? The side on which the image reaches much further
+    from its border's level, else the border's own brightness.
+
+    The border alone read every page darker than mid-grey as light ink on a dark background: dark
+    ink on dim paper (an underexposed photo, grey card; paper at 70-110 grey levels) was read right
+    0-15% of the time. Extremes are taken on a 3x3 average, so that single noisy pixels do not count.
+    """
+    smoothed = ndimage.uniform_filter(grey, size=3)
+    dark_reach, light_reach = border_level - float(smoothed.min()), float(smoothed.max()) - border_level
+    if dark_reach > CLEAR_SIDE * light_reach:
+        return True
+    if light_reach > CLEAR_SIDE * dark_reach:
+        return False
+    return border_level >= PIXEL_MAX / 2
+
+
 def lit_paper(grey: np.ndarray, ink_is_dark: bool) -> np.ndarray:
     """The background's grey level at every pixel: a plane fitted to the pixels that are not ink.
 
@@ -184,11 +203,11 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     border_level = _border_level(grey)
     if looks_like_mnist(grey, border_level):
         return grey
-    ink_is_dark = border_level >= PIXEL_MAX / 2
+    ink_is_dark = dark_ink(grey, border_level)
     sheet = None if ink_is_dark else sheet_of_paper(grey, border_level)
     if sheet is not None:  # a photo of a sheet on a darker desk: the sheet is the page
         grey = grey[sheet]
-        ink_is_dark = _border_level(grey) >= PIXEL_MAX / 2
+        ink_is_dark = dark_ink(grey, _border_level(grey))
     paper = lit_paper(grey, ink_is_dark)
     ink = np.clip(paper - grey, 0, None) if ink_is_dark else np.clip(grey - paper, 0, None)
     strokes = without_specks(ink)
