@@ -2,8 +2,8 @@
 
 The preparation reads the background's brightness off the image's outer frame. In a phone photo
 of a sheet on a desk that frame is the desk, so the image was read as light ink on a dark
-background: the sheet itself became the "digit" and the real digit a hole in it. Measured on 120
-MNIST test digits written on a sheet in the middle of a darker photo: 17.5% read right.
+background: the sheet itself became the "digit" and the real digit a hole in it: of 2,000 MNIST
+test digits so photographed, 11% were read right (`python -m loadtest.image_accuracy`; 99.3% now).
 
 The sheet is found as the largest bright piece of the image that is a filled, roughly upright
 quadrilateral (it fills most of its bounding box once its holes, the ink, are filled in) with
@@ -21,7 +21,7 @@ SHEET_MIN_AREA = 0.2  # the sheet covers at least this share of the photo ...
 SHEET_MIN_FILL = 0.85  # ... and, holes filled, this share of its bounding box (an ellipse: 79%)
 SHEET_MIN_INK = 0.001  # the holes in it (the ink) are at least this share of its area
 SHEET_EDGE = 0.03  # trimmed off each side of the sheet's box: its edge and the shadow beside it
-SEARCH_SIDE = 128
+SEARCH_SIDE = 128  # pixels across the copy the sheet is looked for on
 
 
 def sheet_of_paper(grey: np.ndarray, background_level: float) -> tuple[slice, slice] | None:
