@@ -63,10 +63,9 @@ def test_forms_sent_to_json_routes_get_415(server: str, route: str) -> None:
 
 @pytest.mark.parametrize("route", ["/predict", "/predict_image"])
 def test_compressed_bodies_get_415_naming_the_encoding(server: str, route: str) -> None:
-    body = gzip.compress(b'{"images": [[0]]}')
     content_type = "application/json" if route == "/predict" else "multipart/form-data; boundary=x"
     headers = {"content-type": content_type, "content-encoding": "gzip"}
-    response = httpx.post(f"{server}{route}", content=body, headers=headers, timeout=30)
+    response = httpx.post(f"{server}{route}", content=gzip.compress(b"{}"), headers=headers, timeout=30)
     assert_error_body(response, 415, "Content-Encoding 'gzip'")
 
 

@@ -14,7 +14,6 @@ from service.invalid_input import InvalidInput
 from service.preprocess import (
     centre_by_mass,
     check_request_pixels,
-    dark_ink,
     decode_grayscale,
     image_bytes_to_pixels,
     open_image,
@@ -261,26 +260,6 @@ def test_image_levels_within_0_1_are_read_as_0_1_scale(mode: str) -> None:
     reference = image_bytes_to_pixels(encode(large_off_centre_seven(), "PNG"), MAX_PIXELS)
     assert pixels.max() >= 250
     assert ink_box(pixels) == ink_box(reference)
-
-
-@pytest.mark.parametrize(
-    ("background", "ink", "is_dark"),
-    [(255, 0, True), (90, 15, True), (140, 255, False), (0, 255, False), (60, 230, False)],
-    ids=["white page", "dim paper", "white on mid-grey", "MNIST", "chalk"],
-)
-def test_the_ink_is_the_side_the_image_reaches_furthest(background: int, ink: int, is_dark: bool) -> None:
-    grey = np.random.default_rng(0).normal(background, 5, (120, 100)).clip(0, 255).astype(np.float32)
-    grey[30:90, 45:55] = ink
-    assert dark_ink(grey, float(background)) is is_dark
-
-
-def test_dark_ink_on_dim_paper_is_prepared_as_on_white() -> None:
-    """An underexposed photo: the paper at 90 grey levels, darker than mid-grey, is still the paper."""
-    seven = np.asarray(large_off_centre_seven().convert("L"), np.float32)
-    dim = Image.fromarray((15 + seven * (75 / 255)).astype(np.uint8))
-    prepared, reference = (image_bytes_to_pixels(encode(page), MAX_PIXELS) for page in (dim, large_off_centre_seven()))
-    assert ink_box(prepared) == ink_box(reference)
-    assert np.abs(prepared - reference).mean() < 5
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])

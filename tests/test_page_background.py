@@ -1,4 +1,5 @@
-"""A sheet of paper photographed on a darker desk is found; light digits on dark canvases are not sheets."""
+"""What is the page and which side is ink: a sheet of paper photographed on a darker desk is the
+page (light digits on dark canvases are not sheets), and dark ink on dim paper is dark ink."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from service.paper_sheet import sheet_of_paper
-from service.preprocess import image_bytes_to_pixels
+from service.preprocess import dark_ink, image_bytes_to_pixels
 
 DESK, PAPER, INK = 70, 235, 30
 
@@ -62,3 +63,24 @@ def test_a_photo_of_a_sheet_on_a_desk_is_prepared_as_the_sheet_alone() -> None:
     seven_on(sheet_alone, (60, 40, 140, 160), INK)
     expected = image_bytes_to_pixels(png(sheet_alone), 4_000_000)
     assert np.abs(image_bytes_to_pixels(png(sheet_on_desk()), 4_000_000) - expected).max() < 1
+
+
+@pytest.mark.parametrize(
+    ("background", "ink", "is_dark"),
+    [(255, 0, True), (90, 15, True), (140, 255, False), (0, 255, False), (60, 230, False)],
+    ids=["white page", "dim paper", "white on mid-grey", "MNIST", "chalk"],
+)
+def test_the_ink_is_the_side_the_image_reaches_furthest(background: int, ink: int, is_dark: bool) -> None:
+    grey = np.random.default_rng(0).normal(background, 5, (120, 100)).clip(0, 255).astype(np.float32)
+    grey[30:90, 45:55] = ink
+    assert dark_ink(grey, float(background)) is is_dark
+
+
+def test_dark_ink_on_dim_paper_is_prepared_as_on_white() -> None:
+    """An underexposed photo: the paper at 90 grey levels, darker than mid-grey, is still the paper."""
+    pages = []
+    for paper in (90, 255):
+        page = Image.new("L", (200, 200), paper)
+        seven_on(page, (60, 40, 140, 160), INK)
+        pages.append(image_bytes_to_pixels(png(page), 4_000_000))
+    assert np.abs(pages[0] - pages[1]).mean() < 5
