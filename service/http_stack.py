@@ -10,13 +10,14 @@ puts our pieces into that stack, outermost first:
 4. the endpoints, whose large JSON bodies are parsed off the event loop (`off_loop`) and whose
    /predict batches go through `GreedyDispatcher`.
 Under it all, uvicorn parses HTTP with httptools, with `graceful_http`'s header deadline and size
-limit and its SIGTERM drain.
+limit and its SIGTERM drain. Client errors are logged in one line (`client_error_logs`).
 """
 
 from __future__ import annotations
 
 from service import (
     batch_bridge,
+    client_error_logs,
     dispatcher,
     draw_page,
     graceful_http,
@@ -51,6 +52,7 @@ def install(
     pinned_routes = open_inference.pinned_infer_paths(model_name, versions)
     model_routes = [*api_routes, *inference_routes]
     dispatcher.install()
+    client_error_logs.install()
     trace_sampling.install()
     batch_bridge.install()
     json_outputs.install(service)
