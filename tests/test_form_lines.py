@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from loadtest.image_accuracy import encoded
 from service.form_lines import form_line_pixels
 from service.preprocess import image_bytes_to_pixels
 
@@ -76,19 +75,13 @@ def test_digits_in_several_pieces_are_left_whole(shapes) -> None:
     assert form_line_pixels(drawn(*shapes)) is None
 
 
-def png(canvas: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def test_a_digit_written_in_a_form_box_is_prepared_as_without_the_box() -> None:
     page = Image.new("L", (300, 300), 255)
     ImageDraw.Draw(page).line([(110, 80), (190, 80), (140, 220)], fill=0, width=14)
     boxed = page.copy()
     ImageDraw.Draw(boxed).rectangle([(20, 20), (280, 280)], outline=0, width=5)
-    alone = image_bytes_to_pixels(png(page), MAX_PIXELS)
-    in_box = image_bytes_to_pixels(png(boxed), MAX_PIXELS)
+    alone = image_bytes_to_pixels(encoded(page, "PNG"), MAX_PIXELS)
+    in_box = image_bytes_to_pixels(encoded(boxed, "PNG"), MAX_PIXELS)
     assert np.abs(in_box - alone).max() < 1
 
 

@@ -3,12 +3,11 @@ page (light digits on dark canvases are not sheets), and dark ink on dim paper i
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from loadtest.image_accuracy import encoded
 from service.paper_sheet import sheet_of_paper
 from service.preprocess import dark_ink, image_bytes_to_pixels
 
@@ -52,17 +51,11 @@ def test_light_shapes_on_dark_are_not_sheets(draw) -> None:
     assert sheet_of_paper(np.asarray(canvas, np.float32), 0) is None
 
 
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def test_a_photo_of_a_sheet_on_a_desk_is_prepared_as_the_sheet_alone() -> None:
     sheet_alone = Image.new("L", (200, 200), PAPER)
     seven_on(sheet_alone, (60, 40, 140, 160), INK)
-    expected = image_bytes_to_pixels(png(sheet_alone), 4_000_000)
-    assert np.abs(image_bytes_to_pixels(png(sheet_on_desk()), 4_000_000) - expected).max() < 1
+    expected = image_bytes_to_pixels(encoded(sheet_alone, "PNG"), 4_000_000)
+    assert np.abs(image_bytes_to_pixels(encoded(sheet_on_desk(), "PNG"), 4_000_000) - expected).max() < 1
 
 
 @pytest.mark.parametrize(
@@ -82,5 +75,5 @@ def test_dark_ink_on_dim_paper_is_prepared_as_on_white() -> None:
     for paper in (90, 255):
         page = Image.new("L", (200, 200), paper)
         seven_on(page, (60, 40, 140, 160), INK)
-        pages.append(image_bytes_to_pixels(png(page), 4_000_000))
+        pages.append(image_bytes_to_pixels(encoded(page, "PNG"), 4_000_000))
     assert np.abs(pages[0] - pages[1]).mean() < 5
