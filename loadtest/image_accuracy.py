@@ -5,9 +5,10 @@
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
 under uneven light or in dim light, written on ruled notebook paper, in a form's box or above its
-line, or photographed as a sheet on a desk — then decoded and prepared by `service.preprocess` and
-classified by the serving path. Prints the accuracy of each
-rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
+line, photographed as a sheet on a desk, cropped tight to the digit, or in a screenshot of a
+drawing app — then decoded and prepared by `service.preprocess` and classified by the serving
+path. Prints the accuracy of each rendering beside the accuracy on the original arrays, and writes
+results/image_accuracy.md.
 """
 
 from __future__ import annotations
@@ -138,6 +139,52 @@ def sheet_on_a_desk(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(desk.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
 
 
+def tightly_cropped(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Dark on white, cropped to the digit's ink and scaled 1.5-18x: strokes reach the image's
+    edges, as when a user crops a photo or a drawing to the digit."""
+    rows, cols = np.flatnonzero((pixels > 40).any(axis=1)), np.flatnonzero((pixels > 40).any(axis=0))
+    crop = 255 - pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = rng.uniform(1.5, 18)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    return encoded(Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC), "PNG")
+
+
+def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A screenshot of a drawing app: the digit drawn in black on its white canvas, around which a
+    phone's status bar (the time, a battery), the app's coloured toolbar with icons and a
+    navigation bar, or on a desktop a menu bar, a tool panel on the left and a status bar."""
+    phone = bool(rng.integers(0, 2))
+    width = int(rng.integers(360, 720))
+    height = int(width * (rng.uniform(1.8, 2.2) if phone else rng.uniform(0.6, 0.8)))
+    screen = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(screen)
+    bar_colour = tuple(int(level) for level in rng.integers(0, 256, 3))
+    top, left, bottom = (
+        (int(0.04 * height), int(0.12 * height), height - int(0.08 * height))
+        if phone
+        else (int(0.05 * height), int(0.12 * width), height - int(0.05 * height))
+    )
+    status_dark = bool(rng.integers(0, 2))
+    draw.rectangle([0, 0, width, top], fill="black" if status_dark else (248, 248, 248))
+    draw.text((12, top // 4), "12:45", fill="white" if status_dark else "black")
+    draw.rectangle([width - 50, top // 3, width - 20, 2 * top // 3], fill="white" if status_dark else "black")
+    draw.rectangle([0, bottom, width, height], fill=(235, 235, 235))
+    draw.rectangle([0, top, width, left] if phone else [0, top, left, bottom], fill=bar_colour)
+    for index in range(4):  # icons: on the toolbar under the status bar, or down the tool panel
+        x, y = (20 + 60 * index, top + 10) if phone else (left // 4, top + 20 + 50 * index)
+        draw.rectangle([x, y, x + 30, y + 30], fill="white")
+        draw.ellipse(
+            [width // 5 * (index + 1) - 12, bottom + 8, width // 5 * (index + 1) + 12, bottom + 32], fill=(90, 90, 90)
+        )
+    canvas_top = left if phone else top
+    side = int(rng.integers(80, min(300, bottom - canvas_top - 10, width - (0 if phone else left) - 10)))
+    x = int(rng.integers(0 if phone else left, width - side))
+    y = int(rng.integers(canvas_top, bottom - side))
+    digit = Image.fromarray(255 - pixels).resize((side, side), Image.Resampling.BICUBIC)
+    screen.paste(digit.convert("RGB"), (x, y))
+    return encoded(screen, "PNG")
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
@@ -154,6 +201,8 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "above a form's printed line, JPEG": lambda pixels, rng: on_a_form(pixels, rng, boxed=False),
     "photo of a sheet on a darker desk, JPEG": sheet_on_a_desk,
     "photo in dim light, paper at 70-120 grey levels, JPEG": in_dim_light,
+    "cropped tight to the digit, PNG": tightly_cropped,
+    "screenshot of a drawing app, phone or desktop, PNG": app_screenshot,
 }
 
 

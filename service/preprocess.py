@@ -20,6 +20,7 @@ from service.form_lines import form_line_pixels
 from service.invalid_input import InvalidInput
 from service.paper_sheet import sheet_of_paper
 from service.pixel_arrays import border_frame
+from service.screen_bars import canvas_box
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
 FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
@@ -205,9 +206,12 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     if looks_like_mnist(grey, border_level):
         return grey
     ink_is_dark = dark_ink(grey, border_level)
-    sheet = None if ink_is_dark else sheet_of_paper(grey, border_level)
-    if sheet is not None:  # a photo of a sheet on a darker desk: the sheet is the page
-        grey = grey[sheet]
+    # The page inside the picture: a sheet of paper photographed on a darker desk (read at first as
+    # light ink, the desk being the border), or a drawing app's canvas inside the app's bars. A
+    # "page" of one level is a bold stroke of a tightly cropped digit instead, and stays part of it.
+    page = canvas_box(grey) if ink_is_dark else sheet_of_paper(grey, border_level)
+    if page is not None and float(np.ptp(grey[page])) >= MIN_INK_CONTRAST:
+        grey = grey[page]
         ink_is_dark = dark_ink(grey, _border_level(grey))
     paper = lit_paper(grey, ink_is_dark)
     ink = np.clip(paper - grey, 0, None) if ink_is_dark else np.clip(grey - paper, 0, None)
