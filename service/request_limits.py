@@ -7,8 +7,9 @@ every request, health checks included, for 7-9 s). This middleware stops all of 
 request reaches BentoML, on every route and every method:
 
 - a body over `max_body_bytes` gets 413, one not sent within `body_timeout_s` gets 408;
-- a JSON route takes `application/json` (or no body) and at most as many JSON arrays and values
-  as `max_images` images can hold, counted on the raw bytes before any parsing (413 past that);
+- a JSON route takes `application/json` (or no body), in UTF-8 or any encoding JSON allows, and
+  at most as many JSON arrays and values as `max_images` images can hold, counted on the raw
+  bytes before any parsing (413 past that);
 - an upload route takes `multipart/form-data` (415 otherwise) whose only field is the route's
   file field, holding files (no text, no URLs) with names the file system can hold;
 - a body with a Content-Encoding (gzip, say) gets 415: nothing decompresses it.
@@ -19,6 +20,7 @@ it is added, and an API whose inputs the guard cannot check stops the service at
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -153,6 +155,22 @@ def json_size_refusal(body: bytes, max_images: int) -> str | None:
     )
 
 
+def utf8_json(body: bytes) -> bytes:
+    """A JSON body as UTF-8 without a byte-order mark, whatever Unicode encoding it came in.
+
+    Windows editors and PowerShell save JSON with a UTF-8 byte-order mark, or as UTF-16; BentoML's
+    parser answered both with "Invalid JSON ... line 1 column 1". The encoding is recognised as
+    Python's `json.loads` recognises it on bytes (the Open Inference Protocol's routes parse so),
+    so every route reads the same bodies. An undecodable body is left for the parser to refuse."""
+    encoding = json.detect_encoding(body)
+    if encoding == "utf-8":
+        return body
+    try:
+        return body.decode(encoding).encode()
+    except UnicodeDecodeError:
+        return body
+
+
 class RequestLimits:
     """Buffers each request body within the size and time limits, then checks it by route."""
 
@@ -189,6 +207,7 @@ class RequestLimits:
                 self._check_content_encoding(headers.get("content-encoding", ""), has_body)
             body = await self.bodies.read(receive)
             if route is not None and route.file_field is None and body:
+                body = utf8_json(body)
                 await self._check_json_size(body)
             if route is not None and route.file_field is not None:
                 await self._check_form(scope, replaying(body, receive), route)
