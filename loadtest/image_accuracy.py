@@ -5,10 +5,10 @@
 Each test digit is drawn the way a user's file would hold it — dark ink on a white page, scaled
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
 under uneven light or in dim light, written on ruled notebook paper, in a form's box or above its
-line, photographed as a sheet on a desk, cropped tight to the digit, or in a screenshot of a
-drawing app — then decoded and prepared by `service.preprocess` and classified by the serving
-path. Prints the accuracy of each rendering beside the accuracy on the original arrays, and writes
-results/image_accuracy.md.
+line, photographed as a sheet on a desk, cropped tight to the digit, drawn with a fine pen, or in
+a screenshot of a drawing app — then decoded and prepared by `service.preprocess` and classified
+by the serving path. Prints the accuracy of each rendering beside the accuracy on the original
+arrays, and writes results/image_accuracy.md.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
+from model_contract import IMAGE_SIDE
 from results_output import write_markdown
 from service.preprocess import image_bytes_to_pixels
 from service.settings import DEFAULT_MAX_IMAGE_PIXELS
@@ -149,6 +151,18 @@ def tightly_cropped(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC), "PNG")
 
 
+def fine_pen(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The digit traced along its middle with a 1-4 pixel pen, 280-700 pixels tall: a paint
+    program's pencil on a large canvas. (The middle: where the scaled-up stroke is deepest.)"""
+    scale, pen = int(rng.integers(10, 25)), int(rng.integers(1, 5))
+    side = IMAGE_SIDE * scale
+    stroke = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BICUBIC)) > 127
+    depth = ndimage.distance_transform_edt(stroke)
+    middle = (depth >= ndimage.maximum_filter(depth, size=3) - 0.6) & (depth > 1)
+    line = ndimage.binary_dilation(middle, iterations=pen // 2) if pen > 1 else middle
+    return encoded(Image.fromarray(np.where(line, 0, 255).astype(np.uint8)), "PNG")
+
+
 def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     """A screenshot of a drawing app: the digit drawn in black on its white canvas, around which a
     phone's status bar (the time, a battery), the app's coloured toolbar with icons and a
@@ -202,6 +216,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "photo of a sheet on a darker desk, JPEG": sheet_on_a_desk,
     "photo in dim light, paper at 70-120 grey levels, JPEG": in_dim_light,
     "cropped tight to the digit, PNG": tightly_cropped,
+    "drawn with a fine pen (1-4 px) on a large canvas, PNG": fine_pen,
     "screenshot of a drawing app, phone or desktop, PNG": app_screenshot,
 }
 

@@ -21,6 +21,7 @@ from service.invalid_input import InvalidInput
 from service.paper_sheet import sheet_of_paper
 from service.pixel_arrays import border_frame
 from service.screen_bars import canvas_box
+from service.stroke_width import with_mnist_stroke_width
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
 FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
@@ -228,7 +229,8 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
         contrast = float(strokes.max())
         digit = strokes >= INK_THRESHOLD * contrast
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
-    cropped = np.clip(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] * (PIXEL_MAX / contrast), 0, PIXEL_MAX)
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    cropped = with_mnist_stroke_width(np.clip(ink[box] * (PIXEL_MAX / contrast), 0, PIXEL_MAX), digit[box])
     height, width = cropped.shape
     scale = DIGIT_BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
