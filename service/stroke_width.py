@@ -1,11 +1,11 @@
 """A digit drawn with a fine pen on a large canvas gets MNIST's stroke width before it is shrunk.
 
 MNIST's strokes are about a tenth of the digit's size wide (measured on 1,000 test digits scaled
-up 10x: median 12.5%, 99.5% of them over 8.7%). A digit drawn 300-700 pixels tall with a 1-4 pixel pen
-(a paint program's pencil, a fine brush on a tablet) shrinks to 20 pixels as faint hairlines the
-model has never seen: drawn so with pens of 1 and 2 pixels on canvases of 500 and 1,000 pixels,
-15-50% were read right. Strokes much thinner than MNIST's are grown to its width first, where
-they are lines.
+up 10x: median 12.5%, 99.5% of them over 8.7%). A digit drawn 300-700 pixels tall with a 1-4
+pixel pen (a paint program's pencil, a fine brush on a tablet) shrinks to 20 pixels as faint
+hairlines the model has never seen. Strokes much thinner than MNIST's are grown to its width
+first, where they are lines: of 2,000 MNIST test digits traced with such a pen, 69.65% were read
+right before, 81.05% now (`python -m loadtest.image_accuracy`).
 """
 
 from __future__ import annotations
