@@ -152,7 +152,7 @@ def tightly_cropped(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def fine_pen(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
-    """The digit traced along its middle with a 1-4 pixel pen, 280-700 pixels tall: a paint
+    """The digit traced along its middle with a 1-4 pixel pen, 280-670 pixels tall: a paint
     program's pencil on a large canvas. (The middle: where the scaled-up stroke is deepest.)"""
     scale, pen = int(rng.integers(10, 25)), int(rng.integers(1, 5))
     side = IMAGE_SIDE * scale
@@ -173,7 +173,9 @@ def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     screen = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(screen)
     bar_colour = tuple(int(level) for level in rng.integers(0, 256, 3))
-    top, left, bottom = (
+    # The status bar ends at `top`; the toolbar (a phone's, across) or the tool panel (a desktop's,
+    # down the left) at `bar_end`; the navigation or status bar starts at `bottom`.
+    top, bar_end, bottom = (
         (int(0.04 * height), int(0.12 * height), height - int(0.08 * height))
         if phone
         else (int(0.05 * height), int(0.12 * width), height - int(0.05 * height))
@@ -183,16 +185,16 @@ def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     draw.text((12, top // 4), "12:45", fill="white" if status_dark else "black")
     draw.rectangle([width - 50, top // 3, width - 20, 2 * top // 3], fill="white" if status_dark else "black")
     draw.rectangle([0, bottom, width, height], fill=(235, 235, 235))
-    draw.rectangle([0, top, width, left] if phone else [0, top, left, bottom], fill=bar_colour)
+    draw.rectangle([0, top, width, bar_end] if phone else [0, top, bar_end, bottom], fill=bar_colour)
     for index in range(4):  # icons: on the toolbar under the status bar, or down the tool panel
-        x, y = (20 + 60 * index, top + 10) if phone else (left // 4, top + 20 + 50 * index)
+        x, y = (20 + 60 * index, top + 10) if phone else (bar_end // 4, top + 20 + 50 * index)
         draw.rectangle([x, y, x + 30, y + 30], fill="white")
         draw.ellipse(
             [width // 5 * (index + 1) - 12, bottom + 8, width // 5 * (index + 1) + 12, bottom + 32], fill=(90, 90, 90)
         )
-    canvas_top = left if phone else top
-    side = int(rng.integers(80, min(300, bottom - canvas_top - 10, width - (0 if phone else left) - 10)))
-    x = int(rng.integers(0 if phone else left, width - side))
+    canvas_top = bar_end if phone else top
+    side = int(rng.integers(80, min(300, bottom - canvas_top - 10, width - (0 if phone else bar_end) - 10)))
+    x = int(rng.integers(0 if phone else bar_end, width - side))
     y = int(rng.integers(canvas_top, bottom - side))
     digit = Image.fromarray(255 - pixels).resize((side, side), Image.Resampling.BICUBIC)
     screen.paste(digit.convert("RGB"), (x, y))
