@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.form_lines import form_line_pixels
+from service.ink_marks import INK_THRESHOLD, MIN_INK_CONTRAST, drawn_wide_enough, without_specks
 from service.invalid_input import InvalidInput
 from service.paper_sheet import sheet_of_paper
 from service.pixel_arrays import border_frame
@@ -25,10 +26,6 @@ from service.stroke_width import with_mnist_stroke_width
 
 DIGIT_BOX = 20  # MNIST scaled each digit to fit a 20x20 box ...
 FIELD_CENTRE = IMAGE_SIDE / 2  # ... and put its centre of mass here (measured on MNIST: 14.0, 14.0)
-# Fraction of the strongest stroke's contrast that counts as digit when cropping: fainter marks, such
-# as a notebook's ruled lines (about 30% of a ballpoint's contrast), do not widen the crop.
-INK_THRESHOLD = 0.35
-MIN_INK_CONTRAST = 24.0  # below this spread of grey levels an image holds no digit
 BORDER_FRACTION = 0.05  # the outer 5% of an image tells the background's brightness
 CLEAR_SIDE = 2.0  # the ink's side reaches this many times further from the background than the other
 MNIST_BORDER_MAX = 16.0  # MNIST's own border is 0; allow for JPEG noise, not for a grey background
@@ -189,17 +186,6 @@ def _centred_coordinates(pixels: int) -> np.ndarray:
     return (np.arange(pixels, dtype=np.float32) + 0.5) / pixels - 0.5
 
 
-def without_specks(ink: np.ndarray) -> np.ndarray:
-    """Ink with every mark smaller than 2x2 pixels removed: a morphological opening.
-
-    Single-pixel specks (sensor noise, JPEG ringing, dust) must not set the ink's contrast or
-    stretch the crop to a corner of the page; strokes 2 or more pixels wide come through unchanged.
-    """
-    eroded = np.minimum.reduce([ink[:-1, :-1], ink[1:, :-1], ink[:-1, 1:], ink[1:, 1:]])
-    padded = np.pad(eroded, 1)
-    return np.maximum.reduce([padded[:-1, :-1], padded[1:, :-1], padded[:-1, 1:], padded[1:, 1:]])
-
-
 def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     """Any grey image of one digit -> 28x28 light-on-dark, fitted to 20x20, centred by mass."""
     grey = np.asarray(grey, dtype=np.float32)
@@ -217,7 +203,7 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     paper = lit_paper(grey, ink_is_dark)
     ink = np.clip(paper - grey, 0, None) if ink_is_dark else np.clip(grey - paper, 0, None)
     strokes = without_specks(ink)
-    if float(strokes.max()) < MIN_INK_CONTRAST:  # nothing 2 pixels wide: a drawing with a one-pixel pen
+    if not drawn_wide_enough(ink, strokes):  # a drawing with a one-pixel pen: its lines are the digit
         strokes = ink
     contrast = float(strokes.max())
     if contrast < MIN_INK_CONTRAST:
@@ -230,7 +216,9 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
         digit = strokes >= INK_THRESHOLD * contrast
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-    cropped = with_mnist_stroke_width(np.clip(ink[box] * (PIXEL_MAX / contrast), 0, PIXEL_MAX), digit[box])
+    cropped = np.clip(ink[box] * (PIXEL_MAX / contrast), 0, PIXEL_MAX)
+    # measured on all the ink in the crop: the speck filter breaks a fine pen's diagonals off
+    cropped = with_mnist_stroke_width(cropped, cropped >= INK_THRESHOLD * PIXEL_MAX)
     height, width = cropped.shape
     scale = DIGIT_BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
