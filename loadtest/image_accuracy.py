@@ -6,9 +6,9 @@ Each test digit is drawn the way a user's file would hold it — dark ink on a w
 up, off-centre, saved as JPEG or PNG, as RGBA on a transparent canvas, photographed on paper
 under uneven light or in dim light, written on ruled notebook paper, in a form's box or above its
 line, photographed as a sheet on a desk, cropped tight to the digit, drawn with a fine pen, or in
-a screenshot of a drawing app — then decoded and prepared by `service.preprocess` and classified
-by the serving path. Prints the accuracy of each rendering beside the accuracy on the original
-arrays, and writes results/image_accuracy.md.
+a screenshot of a drawing app (its bars coloured, or as white as its canvas) — then decoded and
+prepared by `service.preprocess` and classified by the serving path. Prints the accuracy of each
+rendering beside the accuracy on the original arrays, and writes results/image_accuracy.md.
 """
 
 from __future__ import annotations
@@ -163,14 +163,21 @@ def fine_pen(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(Image.fromarray(np.where(line, 0, 255).astype(np.uint8)), "PNG")
 
 
+def white_screen(rng: np.random.Generator, desktop_aspect: tuple[float, float]) -> tuple[bool, Image.Image]:
+    """A white screen, a phone's (portrait, 360-720 pixels wide) or a desktop's (landscape, its
+    height over its width drawn from `desktop_aspect`), and whether it is a phone's."""
+    phone = bool(rng.integers(0, 2))
+    width = int(rng.integers(360, 720))
+    height = int(width * (rng.uniform(1.8, 2.2) if phone else rng.uniform(*desktop_aspect)))
+    return phone, Image.new("RGB", (width, height), "white")
+
+
 def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     """A screenshot of a drawing app: the digit drawn in black on its white canvas, around which a
     phone's status bar (the time, a battery), the app's coloured toolbar with icons and a
     navigation bar, or on a desktop a menu bar, a tool panel on the left and a status bar."""
-    phone = bool(rng.integers(0, 2))
-    width = int(rng.integers(360, 720))
-    height = int(width * (rng.uniform(1.8, 2.2) if phone else rng.uniform(0.6, 0.8)))
-    screen = Image.new("RGB", (width, height), "white")
+    phone, screen = white_screen(rng, desktop_aspect=(0.6, 0.8))
+    width, height = screen.size
     draw = ImageDraw.Draw(screen)
     bar_colour = tuple(int(level) for level in rng.integers(0, 256, 3))
     # The status bar ends at `top`; the toolbar (a phone's, across) or the tool panel (a desktop's,
@@ -201,6 +208,34 @@ def app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(screen, "PNG")
 
 
+def light_app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A screenshot of a drawing app in light mode, where nothing but the marks on them sets the
+    bars apart from the white canvas: on a phone the time and battery, the note's title and outline
+    icons above, a palette of pens and the home indicator below; in a browser's whiteboard a
+    floating toolbar at the top and zoom buttons in a bottom corner."""
+    phone, screen = white_screen(rng, desktop_aspect=(0.55, 0.75))
+    width, height = screen.size
+    draw = ImageDraw.Draw(screen)
+    accent = tuple(int(level) for level in rng.integers(0, 200, 3))
+    text = max(10, height // 60)
+    icons = [(x, text, 2 * text) for x in range(width // 3, 2 * width // 3, 3 * text)]  # (left, top, side)
+    if phone:
+        draw.text((text, text // 2), "9:41", fill="black", font_size=text)
+        draw.rectangle([width - 3 * text, text // 2, width - text, text + text // 2], outline="black", width=2)
+        draw.text((text, 3 * text), "< Notes", fill=accent, font_size=text)
+        icons = [(width - x, 3 * text, text) for x in range(2 * text, 8 * text, 2 * text)]
+        icons += [(x, height - 4 * text, 2 * text) for x in range(width // 4, 3 * width // 4, 3 * text)]
+        draw.rounded_rectangle([width // 3, height - text, 2 * width // 3, height - text + 5], 3, fill="black")
+    else:
+        draw.text((text, height - 2 * text), "- 100% +", fill="black", font_size=text)
+    for left, top, side in icons:
+        draw.rounded_rectangle([left, top, left + side, top + side], side // 4, outline=accent, width=2)
+    side = int(rng.integers(80, min(300, height // 2)))
+    x, y = int(rng.integers(0, width - side)), int(rng.integers(height // 4, 3 * height // 4 - side // 2))
+    screen.paste(Image.fromarray(255 - pixels).resize((side, side), Image.Resampling.BICUBIC).convert("RGB"), (x, y))
+    return encoded(screen, "PNG")
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
@@ -220,6 +255,7 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "cropped tight to the digit, PNG": tightly_cropped,
     "drawn with a fine pen (1-4 px) on a large canvas, PNG": fine_pen,
     "screenshot of a drawing app, phone or desktop, PNG": app_screenshot,
+    "screenshot of a drawing app in light mode (white bars), PNG": light_app_screenshot,
 }
 
 

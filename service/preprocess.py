@@ -17,7 +17,13 @@ from scipy import ndimage
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.form_lines import form_line_pixels
-from service.ink_marks import INK_THRESHOLD, MIN_INK_CONTRAST, drawn_wide_enough, without_specks
+from service.ink_marks import (
+    INK_THRESHOLD,
+    MIN_INK_CONTRAST,
+    drawn_wide_enough,
+    without_edge_marks,
+    without_specks,
+)
 from service.invalid_input import InvalidInput
 from service.paper_sheet import sheet_of_paper
 from service.pixel_arrays import border_frame
@@ -214,6 +220,7 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
         ink, strokes = np.where(stray, 0, ink), np.where(stray, 0, strokes)
         contrast = float(strokes.max())
         digit = strokes >= INK_THRESHOLD * contrast
+    digit = without_edge_marks(digit)
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     cropped = np.clip(ink[box] * (PIXEL_MAX / contrast), 0, PIXEL_MAX)
