@@ -21,9 +21,9 @@ import numpy as np
 from PIL import Image
 
 import model_contract as contract
-from loadtest.image_accuracy import encoded
 from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.payloads import load_digits
+from loadtest.renderings import encoded
 from results_output import machine_description, write_markdown
 from service.invalid_input import InvalidInput
 from service.preprocess import image_bytes_to_pixels

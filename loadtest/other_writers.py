@@ -18,10 +18,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 import model_contract as contract
-from loadtest.image_accuracy import encoded
 from loadtest.measuring_cli import measuring_cli, served_model
 from loadtest.not_a_digit import on_page, served_answers
 from loadtest.payloads import load_digits
+from loadtest.renderings import encoded
 from results_output import machine_description, write_markdown
 from training.non_digits import CANVAS, MEASURING_FONT_PACKAGES, characters, fonts_from
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from loadtest.image_accuracy import encoded
+from loadtest.renderings import encoded
 from service.form_lines import form_line_pixels
 from service.preprocess import image_bytes_to_pixels
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from loadtest.image_accuracy import encoded
+from loadtest.renderings import encoded
 from service.ink_marks import MIN_SCREEN_SIDE, without_edge_marks
 from service.preprocess import image_bytes_to_pixels
 from tests.test_screen_bars import CANVAS, MAX_PIXELS, canvas_alone, seven_on

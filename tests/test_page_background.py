@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from loadtest.image_accuracy import encoded
+from loadtest.renderings import encoded
 from service.paper_sheet import sheet_of_paper
 from service.preprocess import dark_ink, image_bytes_to_pixels
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from loadtest.image_accuracy import encoded
+from loadtest.renderings import encoded
 from service import preprocess
 from service.preprocess import image_bytes_to_pixels
 from service.screen_bars import canvas_box
