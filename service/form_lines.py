@@ -1,4 +1,4 @@
-"""Ink that is not the digit: the box a form draws around it, a line under or beside it.
+"""Ink that is not the digit: the box a form draws around it, a line under or beside it, a ruled page.
 
 Digits are often written in a form's box or on a line; the crop to the ink then takes in the box
 and the digit shrinks to a fraction of the 20x20 MNIST box: of 2,000 MNIST test digits printed in
@@ -16,7 +16,11 @@ and 99.3% now). Such marks are told apart from strokes by their shape, per conne
   sides, nor does a "4"'s separate stem rise above and reach below its other stroke, so they stay.
 
 Digits that touch the box or the line keep it (the piece is then one); such pages are read as
-before.
+before. Not so the lines of squared, graph or ruled paper darker than a notebook's faint rules,
+which the digit crosses: they are found as lines, rows (or columns) that ink fills along most of
+the page, thin, three or more in parallel, at a lower threshold than the digit's, where they show
+along all their length. A stroke that runs on across a line keeps its pixels on it. Only lines
+square to the image are found: a photo of such a page taken askew is still read badly.
 """
 
 from __future__ import annotations
@@ -35,11 +39,73 @@ RULE_OVERHANG = 0.1  # above or beside it reaches past both its ends by this muc
 # (and the pairwise comparisons below stay bounded whatever an image holds).
 MAX_PIECES = 64
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+# A ruled page's line fills at least this share of the page's rows or columns' length ...
+RULE_COVER = 0.6
+RULE_MAX_THICKNESS = 0.02  # ... is at most this share of the page thick ...
+MIN_RULES = 3  # ... and parallels: a tightly cropped "7"'s bar is one, a form's box has two ...
+LINE_SHOWS = 0.01  # share of a line's length, beside the digit, in the digit's mask: else it is left
+RULES_SPREAD = 0.5  # ... spread over this share of the page (a large "1"'s edges: thin runs side by side)
+MIN_RULED_SIDE = 128  # smaller images are crops of one digit, never a ruled page
 
 
-def form_line_pixels(digit: np.ndarray) -> np.ndarray | None:
+def form_line_pixels(digit: np.ndarray, faint_ink: np.ndarray | None = None) -> np.ndarray | None:
     """Where frames and rules around the digit lie in the ink mask `digit`, with their one-pixel
-    fringe of fainter ink (anti-aliasing, blur) that the mask's threshold left out; None if none."""
+    fringe of fainter ink (anti-aliasing, blur) that the mask's threshold left out, and the lines
+    of a ruled page, found in `faint_ink` (a mask at a lower threshold; `digit` if None); None if none."""
+    ruled = page_rule_pixels(digit if faint_ink is None else faint_ink, digit)
+    pieces_stray = _stray_pieces(digit if ruled is None else digit & ~ruled)
+    if ruled is None or pieces_stray is None:
+        return ruled if pieces_stray is None else pieces_stray
+    return ruled | pieces_stray
+
+
+def page_rule_pixels(faint_ink: np.ndarray, digit: np.ndarray) -> np.ndarray | None:
+    """The rows and columns that the printed lines of ruled, squared or graph paper fill across the
+    page in the mask `faint_ink` (lines that pass the digit's threshold cross it, one piece with it;
+    fainter ones are read unevenly along their length), with a pixel either side, but where a
+    stroke of the digit (in its mask `digit`) runs on across a line; None where fewer than
+    MIN_RULES lines run one way."""
+    if min(digit.shape) < MIN_RULED_SIDE:
+        return None
+    lines = {}  # per axis, each line's first and last row (or column) with a pixel either side
+    for axis in (0, 1):
+        across = faint_ink.mean(axis=1 - axis) >= RULE_COVER
+        found = [(start, stop) for start, stop in _runs(across) if stop - start <= RULE_MAX_THICKNESS * len(across)]
+        if len(found) >= MIN_RULES and found[-1][1] - found[0][0] >= RULES_SPREAD * len(across):
+            lines[axis] = [(max(0, start - 1), min(len(across), stop + 1)) for start, stop in found]
+    beside_lines = digit & ~_marked(digit.shape, lines)
+    for axis in lines:  # lines that do not pass the digit's threshold beside it leave the crop alone
+        beside_digit = ~beside_lines.any(axis=axis)
+        lines[axis] = [
+            (first, last)
+            for first, last in lines[axis]
+            if (np.moveaxis(digit, axis, 0)[first:last].any(axis=0) & beside_digit).mean() >= LINE_SHOWS
+        ]
+    rules = _marked(digit.shape, lines)
+    for axis, spans in lines.items():
+        along, marked = np.moveaxis(beside_lines, axis, 0), np.moveaxis(rules, axis, 0)
+        for first, last in spans:  # a stroke runs on across the line where there is ink on both sides
+            marked[first:last, along[max(0, first - 1)] & along[min(len(along) - 1, last)]] = False
+    return rules if rules.any() else None
+
+
+def _marked(shape: tuple[int, int], lines: dict[int, list[tuple[int, int]]]) -> np.ndarray:
+    """A mask of the rows (axis 0) and columns (axis 1) that `lines` span."""
+    marked = np.zeros(shape, dtype=bool)
+    for axis, spans in lines.items():
+        for first, last in spans:
+            np.moveaxis(marked, axis, 0)[first:last] = True
+    return marked
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in `flags`."""
+    steps = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
+    return list(zip(steps[::2].tolist(), steps[1::2].tolist(), strict=True))
+
+
+def _stray_pieces(digit: np.ndarray) -> np.ndarray | None:
+    """Frames and rules among the connected pieces of `digit`, with their fringe; None if none."""
     labels, count = ndimage.label(digit, structure=EIGHT_NEIGHBOURS)
     if not 2 <= count <= MAX_PIECES:
         return None

@@ -38,6 +38,7 @@ MNIST_BORDER_MAX = 16.0  # MNIST's own border is 0; allow for JPEG noise, not fo
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
 BACKGROUND_GRID = 64  # the lighting of the page is fitted on a copy at most this many pixels across
 PAPER_FIT_ROUNDS = 5  # fit, drop the pixels that look like ink, fit again
+FAINT_LINE = 0.15  # share of the ink's contrast at which a ruled page's lines show along all their length
 MIN_INK_STEP = 8.0  # grey levels beyond the fitted paper that always count as ink, however clean the page
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # AVIF: what phones and browsers export
 
@@ -215,7 +216,7 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     if contrast < MIN_INK_CONTRAST:
         raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
     digit = strokes >= INK_THRESHOLD * contrast
-    stray = form_line_pixels(digit)
+    stray = form_line_pixels(digit, ink >= FAINT_LINE * contrast)
     if stray is not None:  # the digit's own contrast sets its threshold, not a bolder printed box's
         ink, strokes = np.where(stray, 0, ink), np.where(stray, 0, strokes)
         contrast = float(strokes.max())

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from loadtest.renderings import encoded
-from service.form_lines import form_line_pixels
+from service.form_lines import form_line_pixels, page_rule_pixels
 from service.preprocess import image_bytes_to_pixels
 
 MAX_PIXELS = 4_000_000
@@ -91,3 +91,42 @@ def test_a_texture_of_many_pieces_is_left_as_it_is() -> None:
     dots[::6, ::6] = True
     framed = dots | drawn(("rectangle", [(0, 0), (199, 199)], 3))
     assert form_line_pixels(framed) is None
+
+
+def seven_on_squared_paper(line_level: int | None, noise: float = 0.0) -> Image.Image:
+    """A "7" on a page of 5 mm squares whose lines are `line_level` grey (None: a plain page), with
+    a photo's noise of `noise` grey levels."""
+    page = Image.new("L", (300, 300), 250)
+    draw = ImageDraw.Draw(page)
+    if line_level is not None:
+        for at in range(10, 300, 24):
+            draw.line([(0, at), (300, at)], fill=line_level, width=2)
+            draw.line([(at, 0), (at, 300)], fill=line_level, width=2)
+    draw.line([(110, 80), (190, 80), (140, 220)], fill=20, width=14)
+    noisy = np.asarray(page, np.float32) + np.random.default_rng(0).normal(0, noise, (300, 300))
+    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("line_level", "noise"),
+    [(140, 0.0), (165, 6.0)],
+    ids=["dark lines: one piece with the digit", "lines at the ink's threshold: read unevenly"],
+)
+def test_a_digit_on_squared_paper_is_prepared_as_on_a_plain_page(line_level: int, noise: float) -> None:
+    plain = image_bytes_to_pixels(encoded(seven_on_squared_paper(None, noise), "PNG"), MAX_PIXELS)
+    squared = image_bytes_to_pixels(encoded(seven_on_squared_paper(line_level, noise), "PNG"), MAX_PIXELS)
+    assert np.abs(squared - plain).mean() < 4  # where the lines crossed the strokes, gaps of a pixel
+
+
+def test_the_lines_of_a_ruled_page_are_found_with_a_pixel_either_side() -> None:
+    page = np.zeros((200, 200), dtype=bool)
+    page[[40, 80, 120, 160]] = True
+    found = page_rule_pixels(page | drawn(SEVEN), page | drawn(SEVEN))
+    assert found is not None and found.any(axis=1).sum() == 12 and found[[39, 41, 159, 161]].all()
+
+
+def test_a_tightly_cropped_seven_with_a_bar_across_is_not_a_ruled_page() -> None:
+    seven = np.zeros((200, 150), dtype=bool)
+    seven[0:3] = True  # a fine pen's bar across the crop
+    seven[3:, 140:143] = True
+    assert page_rule_pixels(seven, seven) is None
