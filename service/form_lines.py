@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from service.ink_marks import true_runs
+
 SIDE_BAND = 0.1  # a straight side lies within this fraction of the box's size from its edge ...
 SIDE_COVERAGE = 0.8  # ... and covers at least this much of the edge's length (an ellipse: 30%)
 HOLLOW_INSIDE = 0.1  # a frame has at most this much of its ink away from its sides
@@ -43,8 +45,10 @@ EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
 RULE_COVER = 0.6
 RULE_MAX_THICKNESS = 0.02  # ... is at most this share of the page thick ...
 MIN_RULES = 3  # ... and parallels: a tightly cropped "7"'s bar is one, a form's box has two ...
-LINE_SHOWS = 0.01  # share of a line's length, beside the digit, in the digit's mask: else it is left
 RULES_SPREAD = 0.5  # ... spread over this share of the page (a large "1"'s edges: thin runs side by side)
+# A line is left out only where this share of its length, beside the digit, passes the digit's own
+# threshold: a notebook's fainter rules leave the crop alone, and taking them out cost answers
+LINE_SHOWS = 0.01
 MIN_RULED_SIDE = 128  # smaller images are crops of one digit, never a ruled page
 
 
@@ -70,7 +74,7 @@ def page_rule_pixels(faint_ink: np.ndarray, digit: np.ndarray) -> np.ndarray | N
     lines = {}  # per axis, each line's first and last row (or column) with a pixel either side
     for axis in (0, 1):
         across = faint_ink.mean(axis=1 - axis) >= RULE_COVER
-        found = [(start, stop) for start, stop in _runs(across) if stop - start <= RULE_MAX_THICKNESS * len(across)]
+        found = [(start, stop) for start, stop in true_runs(across) if stop - start <= RULE_MAX_THICKNESS * len(across)]
         if len(found) >= MIN_RULES and found[-1][1] - found[0][0] >= RULES_SPREAD * len(across):
             lines[axis] = [(max(0, start - 1), min(len(across), stop + 1)) for start, stop in found]
     beside_lines = digit & ~_marked(digit.shape, lines)
@@ -96,12 +100,6 @@ def _marked(shape: tuple[int, int], lines: dict[int, list[tuple[int, int]]]) -> 
         for first, last in spans:
             np.moveaxis(marked, axis, 0)[first:last] = True
     return marked
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True in `flags`."""
-    steps = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
-    return list(zip(steps[::2].tolist(), steps[1::2].tolist(), strict=True))
 
 
 def _stray_pieces(digit: np.ndarray) -> np.ndarray | None:

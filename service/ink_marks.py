@@ -60,15 +60,15 @@ def drawn_wide_enough(ink: np.ndarray, strokes: np.ndarray) -> bool:
     return int((strokes >= threshold).sum()) >= MIN_KEPT_SHARE * int((ink >= threshold).sum())
 
 
-def _bands(lines: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True in `lines`."""
-    steps = np.flatnonzero(np.diff(np.concatenate([[False], lines, [False]]).astype(np.int8)))
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in the one-dimensional `flags`."""
+    steps = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(np.int8)))
     return list(zip(steps[::2].tolist(), steps[1::2].tolist(), strict=True))
 
 
 def _without_edge_bands(digit: np.ndarray, axis: int) -> np.ndarray:
     """`digit` without the bands of marks along the two edges across `axis` (0: top and bottom)."""
-    bands = _bands(digit.any(axis=1 - axis))
+    bands = true_runs(digit.any(axis=1 - axis))
     if len(bands) < 2:
         return digit
     # the digit's band is the longest: a bar's marks hold more ink than a thin "1" or "7" at times
