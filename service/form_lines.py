@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from service.ink_marks import true_runs
+from service.ink_marks import MIN_PAGE_SIDE, true_runs
 
 SIDE_BAND = 0.1  # a straight side lies within this fraction of the box's size from its edge ...
 SIDE_COVERAGE = 0.8  # ... and covers at least this much of the edge's length (an ellipse: 30%)
@@ -49,28 +49,29 @@ RULES_SPREAD = 0.5  # ... spread over this share of the page (a large "1"'s edge
 # A line is left out only where this share of its length, beside the digit, passes the digit's own
 # threshold: a notebook's fainter rules leave the crop alone, and taking them out cost answers
 LINE_SHOWS = 0.01
-MIN_RULED_SIDE = 128  # smaller images are crops of one digit, never a ruled page
+FAINT_LINE = 0.15  # share of the ink's contrast at which a ruled page's lines show along all their length
 
 
-def form_line_pixels(digit: np.ndarray, faint_ink: np.ndarray | None = None) -> np.ndarray | None:
+def form_line_pixels(digit: np.ndarray, ink: np.ndarray, contrast: float) -> np.ndarray | None:
     """Where frames and rules around the digit lie in the ink mask `digit`, with their one-pixel
     fringe of fainter ink (anti-aliasing, blur) that the mask's threshold left out, and the lines
-    of a ruled page, found in `faint_ink` (a mask at a lower threshold; `digit` if None); None if none."""
-    ruled = page_rule_pixels(digit if faint_ink is None else faint_ink, digit)
+    of a ruled page, found in the `ink` whose digit reaches `contrast`; None if none."""
+    ruled = page_rule_pixels(digit, ink, contrast)
     pieces_stray = _stray_pieces(digit if ruled is None else digit & ~ruled)
     if ruled is None or pieces_stray is None:
         return ruled if pieces_stray is None else pieces_stray
     return ruled | pieces_stray
 
 
-def page_rule_pixels(faint_ink: np.ndarray, digit: np.ndarray) -> np.ndarray | None:
+def page_rule_pixels(digit: np.ndarray, ink: np.ndarray, contrast: float) -> np.ndarray | None:
     """The rows and columns that the printed lines of ruled, squared or graph paper fill across the
-    page in the mask `faint_ink` (lines that pass the digit's threshold cross it, one piece with it;
-    fainter ones are read unevenly along their length), with a pixel either side, but where a
-    stroke of the digit (in its mask `digit`) runs on across a line; None where fewer than
-    MIN_RULES lines run one way."""
-    if min(digit.shape) < MIN_RULED_SIDE:
+    page, looked for in the `ink` at FAINT_LINE of the digit's `contrast` (lines that pass the
+    digit's threshold cross it, one piece with it; fainter ones are read unevenly along their
+    length), with a pixel either side, but where a stroke of the digit (in its mask `digit`) runs on
+    across a line; None where fewer than MIN_RULES lines run one way."""
+    if min(digit.shape) < MIN_PAGE_SIDE:
         return None
+    faint_ink = ink >= FAINT_LINE * contrast
     lines = {}  # per axis, each line's first and last row (or column) with a pixel either side
     for axis in (0, 1):
         across = faint_ink.mean(axis=1 - axis) >= RULE_COVER

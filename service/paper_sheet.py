@@ -31,18 +31,25 @@ def sheet_of_paper(grey: np.ndarray, background_level: float) -> tuple[slice, sl
     Looked for on a copy at most SEARCH_SIDE pixels across (a sheet is large; 4 ms less per photo
     than at the working size), its box scaled back to the image's pixels."""
     height, width = grey.shape
-    scale = min(1.0, SEARCH_SIDE / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
+    small = reduced_copy(grey, SEARCH_SIDE)
     found = _sheet_in(small, background_level)
     if found is None:
         return None
     rows, cols = found
-    down, across = height / size[1], width / size[0]
+    down, across = height / small.shape[0], width / small.shape[1]
     return (
         slice(round(rows.start * down), round(rows.stop * down)),
         slice(round(cols.start * across), round(cols.stop * across)),
     )
+
+
+def reduced_copy(grey: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy at most `max_side` pixels across, each pixel the mean of those it covers: the page's
+    large features (its sheet, its lighting) at a fraction of the cost of the whole image."""
+    height, width = grey.shape
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(grey, mode="F").resize(size, Image.Resampling.BOX))
 
 
 def _sheet_in(grey: np.ndarray, background_level: float) -> tuple[slice, slice] | None:

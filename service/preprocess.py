@@ -25,7 +25,7 @@ from service.ink_marks import (
     without_specks,
 )
 from service.invalid_input import InvalidInput
-from service.paper_sheet import sheet_of_paper
+from service.paper_sheet import reduced_copy, sheet_of_paper
 from service.pixel_arrays import border_frame
 from service.screen_bars import canvas_box
 from service.stroke_width import with_mnist_stroke_width
@@ -38,7 +38,6 @@ MNIST_BORDER_MAX = 16.0  # MNIST's own border is 0; allow for JPEG noise, not fo
 WORKING_SIDE = 512  # big images are reduced to about this before the pixel maths
 BACKGROUND_GRID = 64  # the lighting of the page is fitted on a copy at most this many pixels across
 PAPER_FIT_ROUNDS = 5  # fit, drop the pixels that look like ink, fit again
-FAINT_LINE = 0.15  # share of the ink's contrast at which a ruled page's lines show along all their length
 MIN_INK_STEP = 8.0  # grey levels beyond the fitted paper that always count as ink, however clean the page
 ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # AVIF: what phones and browsers export
 
@@ -170,10 +169,9 @@ def lit_paper(grey: np.ndarray, ink_is_dark: bool) -> np.ndarray:
     eats into its strokes.
     """
     height, width = grey.shape
-    scale = min(1.0, BACKGROUND_GRID / max(height, width))
-    grid = (max(1, round(width * scale)), max(1, round(height * scale)))
-    sample = np.asarray(Image.fromarray(grey, mode="F").resize(grid, Image.Resampling.BOX)).ravel()
-    across, down = np.meshgrid(_centred_coordinates(grid[0]), _centred_coordinates(grid[1]))
+    small = reduced_copy(grey, BACKGROUND_GRID)
+    sample = small.ravel()
+    across, down = np.meshgrid(_centred_coordinates(small.shape[1]), _centred_coordinates(small.shape[0]))
     terms = np.stack([np.ones_like(across), across, down], axis=-1).reshape(-1, 3)
     ink_sign = -1.0 if ink_is_dark else 1.0
     paper = np.ones(sample.size, dtype=bool)
@@ -216,7 +214,7 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     if contrast < MIN_INK_CONTRAST:
         raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
     digit = strokes >= INK_THRESHOLD * contrast
-    stray = form_line_pixels(digit, ink >= FAINT_LINE * contrast)
+    stray = form_line_pixels(digit, ink, contrast)
     if stray is not None:  # the digit's own contrast sets its threshold, not a bolder printed box's
         ink, strokes = np.where(stray, 0, ink), np.where(stray, 0, strokes)
         contrast = float(strokes.max())

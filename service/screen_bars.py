@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from service.ink_marks import MIN_PAGE_SIDE
+
 STEP_LEVEL = 4.0  # grey levels between the two sides of an edge (a white bar on a white canvas: none)
 # The share of the columns (or rows) in which the level steps together somewhere along an edge:
 # not all, as a side panel in the status bar's colour has no edge with it ...
@@ -30,10 +32,6 @@ MIN_BAR = 0.015  # strips thinner than this share of the side are lines, not bar
 MIN_CANVAS = 0.4  # the canvas, the tallest strip, is at least this share of the side
 EDGE_MARGIN = 2  # pixels inside each cut: the edge's own blurred row stays out
 CLEAR_LEVEL = 2 * STEP_LEVEL  # bare ground varies less than this (JPEG noise, a paper's grain)
-# Screenshots are hundreds of pixels a side (a phone's, reduced to the working size: 236 x 512); a
-# small image is a digit alone, whose strokes can span it and be mistaken for bars (measured: 13 of
-# 2,000 tightly cropped MNIST digits 30-70 pixels tall were cut into).
-MIN_SCREEN_SIDE = 128
 MAX_ROUNDS = 3  # of finding the strips across and down, each within the other's canvas
 
 
@@ -47,7 +45,7 @@ def canvas_box(grey: np.ndarray) -> tuple[slice, slice] | None:
     by the canvas, while a stroke of the digit that spans the image (a tightly cropped "7"'s bar,
     a "1", a "4"'s stem) runs on into the rest of the digit, so the row beside it holds ink."""
     height, width = grey.shape
-    if min(height, width) < MIN_SCREEN_SIDE:
+    if min(height, width) < MIN_PAGE_SIDE:
         return None
     rows, cols = slice(0, height), slice(0, width)
     for _ in range(MAX_ROUNDS):

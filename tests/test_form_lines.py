@@ -25,6 +25,11 @@ def drawn(*shapes: tuple[str, list, int], size: tuple[int, int] = (200, 200)) ->
     return np.asarray(canvas, dtype=bool)
 
 
+def as_ink(mask: np.ndarray) -> tuple[np.ndarray, float]:
+    """A mask's ink, all at the digit's contrast: every line passes the faint lines' threshold."""
+    return mask.astype(np.float32), 1.0
+
+
 SEVEN = ("line", [(70, 60), (130, 60), (95, 150)], 8)
 
 
@@ -40,7 +45,7 @@ SEVEN = ("line", [(70, 60), (130, 60), (95, 150)], 8)
 )
 def test_frames_and_rules_are_found_and_the_digit_kept(stray) -> None:
     digit_alone = drawn(SEVEN)
-    found = form_line_pixels(drawn(SEVEN, stray))
+    found = form_line_pixels(drawn(SEVEN, stray), *as_ink(drawn(SEVEN, stray)))
     assert found is not None
     assert not (found & digit_alone).any()
     assert (found | digit_alone).sum() >= drawn(SEVEN, stray).sum()
@@ -48,7 +53,8 @@ def test_frames_and_rules_are_found_and_the_digit_kept(stray) -> None:
 
 def test_a_thin_one_in_a_box_with_more_ink_than_it_is_found() -> None:
     one = ("line", [(100, 50), (95, 150)], 4)
-    found = form_line_pixels(drawn(one, ("rectangle", [(10, 10), (190, 190)], 5)))
+    framed = drawn(one, ("rectangle", [(10, 10), (190, 190)], 5))
+    found = form_line_pixels(framed, *as_ink(framed))
     assert found is not None and not (found & drawn(one)).any()
 
 
@@ -72,7 +78,7 @@ def test_a_thin_one_in_a_box_with_more_ink_than_it_is_found() -> None:
     ids=["lone piece", "zero with a mark", "nine with fragments", "one beside a speck", "five", "four"],
 )
 def test_digits_in_several_pieces_are_left_whole(shapes) -> None:
-    assert form_line_pixels(drawn(*shapes)) is None
+    assert form_line_pixels(drawn(*shapes), *as_ink(drawn(*shapes))) is None
 
 
 def test_a_digit_written_in_a_form_box_is_prepared_as_without_the_box() -> None:
@@ -90,7 +96,7 @@ def test_a_texture_of_many_pieces_is_left_as_it_is() -> None:
     dots = np.zeros((200, 200), dtype=bool)
     dots[::6, ::6] = True
     framed = dots | drawn(("rectangle", [(0, 0), (199, 199)], 3))
-    assert form_line_pixels(framed) is None
+    assert form_line_pixels(framed, *as_ink(framed)) is None
 
 
 def seven_on_squared_paper(line_level: int | None, noise: float = 0.0) -> Image.Image:
@@ -121,7 +127,7 @@ def test_a_digit_on_squared_paper_is_prepared_as_on_a_plain_page(line_level: int
 def test_the_lines_of_a_ruled_page_are_found_with_a_pixel_either_side() -> None:
     page = np.zeros((200, 200), dtype=bool)
     page[[40, 80, 120, 160]] = True
-    found = page_rule_pixels(page | drawn(SEVEN), page | drawn(SEVEN))
+    found = page_rule_pixels(page | drawn(SEVEN), *as_ink(page | drawn(SEVEN)))
     assert found is not None and found.any(axis=1).sum() == 12 and found[[39, 41, 159, 161]].all()
 
 
@@ -129,4 +135,4 @@ def test_a_tightly_cropped_seven_with_a_bar_across_is_not_a_ruled_page() -> None
     seven = np.zeros((200, 150), dtype=bool)
     seven[0:3] = True  # a fine pen's bar across the crop
     seven[3:, 140:143] = True
-    assert page_rule_pixels(seven, seven) is None
+    assert page_rule_pixels(seven, *as_ink(seven)) is None

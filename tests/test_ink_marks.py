@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from loadtest.renderings import encoded
-from service.ink_marks import MIN_SCREEN_SIDE, without_edge_marks
+from service.ink_marks import MIN_PAGE_SIDE, without_edge_marks
 from service.preprocess import image_bytes_to_pixels
 from tests.test_screen_bars import CANVAS, MAX_PIXELS, canvas_alone, seven_on
 
@@ -74,7 +74,7 @@ def test_a_digits_detached_stroke_near_its_body_stays() -> None:
 
 
 def test_marks_at_the_edges_of_a_small_image_stay() -> None:
-    side = MIN_SCREEN_SIDE - 1
+    side = MIN_PAGE_SIDE - 1
     digit = np.zeros((side, side), dtype=bool)
     digit[0:3, 10:40] = True
     digit[40:110, 50:70] = True
