@@ -1,5 +1,5 @@
 """Fault scenarios of hostile input: slow and lying clients, big and malformed bodies on every
-route, image floods, and floods of unknown paths."""
+route, and floods of unknown paths (image floods: `loadtest.fault_images`)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,6 @@ from loadtest.fault_kit import (
 from loadtest.raw_http import ANSWERED, Connection, encode_request
 from local_servers import LOOPBACK
 
-FLOOD_SIDE = 6324  # a 169 KB RGBA PNG of 40 million pixels, just under the per-image limit
-FLOOD_UPLOADS = 48
 UNKNOWN_PATHS = 5500
 BODIES_PROBE_S = 10  # health is probed this long while the hostile bodies go in
 REFUSED_UPLOAD_TRIES = 30  # a refusal racing the rest of its body was lost 1 time in 3 before a fix
@@ -217,59 +215,6 @@ async def bad_bodies(tag: str, report: Report) -> None:
         memory.peak_mb <= MEMORY_CEILING_MB,
     )
     report.check("bodies", "a good request is answered afterwards", str(still_serving), still_serving)
-
-
-async def image_flood(tag: str, report: Report) -> None:
-    big = png_bytes(Image.new("RGBA", (FLOOD_SIDE, FLOOD_SIDE), (255, 255, 255, 255)))
-    one_file, one_type = multipart("image", [big])
-    many_files, many_type = multipart("images", [big] * 64)
-    with fresh_server(tag) as (port, pid):
-        worker = worker_of(pid)
-        before = worker.memory_info().rss / 2**20
-        with PeakMemory(worker) as memory:
-            started = time.perf_counter()
-            uploads = await asyncio.gather(
-                *(
-                    Connection(LOOPBACK, port).ask(encode_request("POST", "/predict_image", one_file, one_type))
-                    for _ in range(FLOOD_UPLOADS)
-                )
-            )
-            flood_seconds = time.perf_counter() - started
-            sixty_four = await Connection(LOOPBACK, port).ask(
-                encode_request("POST", "/predict_images", many_files, many_type)
-            )
-        after = worker.memory_info().rss / 2**20
-    report.table(
-        "Image floods",
-        [
-            ("request", "answers", "seconds", "worker RSS"),
-            (
-                f"{FLOOD_UPLOADS} concurrent {FLOOD_SIDE}x{FLOOD_SIDE} RGBA PNGs ({len(big) // 1024} KB each)",
-                statuses(uploads),
-                f"{flood_seconds:.1f}",
-                f"{before:.0f} -> peak {memory.peak_mb:.0f} -> {after:.0f} MB",
-            ),
-            ("64 of them in one /predict_images", statuses([sixty_four]), f"{sixty_four.seconds:.2f}", ""),
-        ],
-    )
-    report.check(
-        "images",
-        f"worker under {MEMORY_CEILING_MB} MB during the flood",
-        f"peak {memory.peak_mb:.0f} MB",
-        memory.peak_mb <= MEMORY_CEILING_MB,
-    )
-    report.check(
-        "images",
-        "every upload answered: 422 (a blank page) or 429 (past the concurrency limit)",
-        statuses(uploads),
-        all(o.kind == ANSWERED and o.status < 500 for o in uploads),
-    )
-    report.check(
-        "images",
-        "64 huge files in one request refused at once (413)",
-        f"{sixty_four.status} in {sixty_four.seconds:.2f} s",
-        sixty_four.status == 413 and sixty_four.seconds < 5,
-    )
 
 
 async def unknown_paths(tag: str, report: Report) -> None:

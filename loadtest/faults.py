@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from loadtest.fault_capacity import maximal_requests_at_once
-from loadtest.fault_inputs import bad_bodies, image_flood, slow_clients, unknown_paths
+from loadtest.fault_images import image_flood
+from loadtest.fault_inputs import bad_bodies, slow_clients, unknown_paths
 from loadtest.fault_kit import Report, write_report
 from loadtest.fault_load import overload, sigterm, worker_kill
 from service.settings import ServiceSettings

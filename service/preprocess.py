@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from model_contract import IMAGE_SIDE, PIXEL_MAX
 from service.form_lines import form_line_pixels
+from service.heif_images import HEIF_FORMAT
 from service.ink_marks import (
     INK_THRESHOLD,
     MIN_INK_CONTRAST,
@@ -39,7 +40,8 @@ WORKING_SIDE = 512  # big images are reduced to about this before the pixel math
 BACKGROUND_GRID = 64  # the lighting of the page is fitted on a copy at most this many pixels across
 PAPER_FIT_ROUNDS = 5  # fit, drop the pixels that look like ink, fit again
 MIN_INK_STEP = 8.0  # grey levels beyond the fitted paper that always count as ink, however clean the page
-ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", "TIFF")  # AVIF: what phones and browsers export
+# AVIF: what browsers and Android export; HEIF (HEIC): what iPhones save photos in
+ALLOWED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "AVIF", HEIF_FORMAT, "TIFF")
 
 
 def open_image(data: bytes, max_pixels: int) -> Image.Image:

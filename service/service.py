@@ -176,7 +176,7 @@ class MnistClassifier:
 
     @bentoml.api(output_spec=Prediction)
     async def predict_image(self, image: Path) -> Response:
-        """Classify one image file (PNG, JPEG, BMP, GIF, WebP, AVIF, TIFF; any size, any colours)."""
+        """Classify one image file (PNG, JPEG, BMP, GIF, WebP, AVIF, HEIC, TIFF; any size, any colours)."""
 
         def first_answer(_: np.ndarray, answers: list[Prediction]) -> Response:
             return json_answer(answers[0], ONE_PREDICTION)
