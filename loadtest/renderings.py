@@ -2,9 +2,9 @@
 
 Dark ink on a white page, scaled up, off-centre, saved as JPEG or PNG, as RGBA on a transparent
 canvas, photographed on paper under uneven light or in dim light, written on ruled notebook or
-squared paper, in a form's box or above its line, photographed as a sheet on a desk, cropped
-tight to the digit, drawn with a fine pen, or in a screenshot of a drawing app (its bars
-coloured, or as white as its canvas). Each rendering takes the 28x28 digit and a random
+squared paper (photographed straight or askew), in a form's box or above its line, photographed
+as a sheet on a desk, cropped tight to the digit, drawn with a fine pen, or in a screenshot of a
+drawing app (its bars coloured, or as white as its canvas). Each rendering takes the 28x28 digit and a random
 generator, and returns the file's bytes.
 """
 
@@ -243,6 +243,15 @@ def light_app_screenshot(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     return encoded(screen, "PNG")
 
 
+def askew_on_lined_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Squared or ruled paper, as above, photographed turned by 1-5 degrees either way."""
+    paper = on_squared_paper if rng.random() < 0.5 else on_ruled_paper
+    page = Image.open(io.BytesIO(paper(pixels, rng)))
+    degrees = float(rng.uniform(1, 5) * rng.choice([-1, 1]))
+    turned = page.rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=(245, 245, 240))
+    return encoded(turned, "JPEG", quality=85)
+
+
 RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "MNIST-style 28x28 PNG": lambda pixels, rng: encoded(Image.fromarray(pixels), "PNG"),
     "28x28 PNG on a dark grey canvas (40)": lambda pixels, rng: encoded(
@@ -264,4 +273,5 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "screenshot of a drawing app, phone or desktop, PNG": app_screenshot,
     "screenshot of a drawing app in light mode (white bars), PNG": light_app_screenshot,
     "blue pen on squared paper with darker lines, JPEG": on_squared_paper,
+    "squared or ruled paper photographed 1-5 degrees askew, JPEG": askew_on_lined_paper,
 }

@@ -19,8 +19,8 @@ Digits that touch the box or the line keep it (the piece is then one); such page
 before. Not so the lines of squared, graph or ruled paper darker than a notebook's faint rules,
 which the digit crosses: they are found as lines, rows (or columns) that ink fills along most of
 the page, thin, three or more in parallel, at a lower threshold than the digit's, where they show
-along all their length. A stroke that runs on across a line keeps its pixels on it. Only lines
-square to the image are found: a photo of such a page taken askew is still read badly.
+along all their length. A stroke that runs on across a line keeps its pixels on it. Lines square
+to the image are found: a page photographed askew is turned straight first (`service.page_tilt`).
 """
 
 from __future__ import annotations
@@ -74,10 +74,9 @@ def page_rule_pixels(digit: np.ndarray, ink: np.ndarray, contrast: float) -> np.
     faint_ink = ink >= FAINT_LINE * contrast
     lines = {}  # per axis, each line's first and last row (or column) with a pixel either side
     for axis in (0, 1):
-        across = faint_ink.mean(axis=1 - axis) >= RULE_COVER
-        found = [(start, stop) for start, stop in true_runs(across) if stop - start <= RULE_MAX_THICKNESS * len(across)]
-        if len(found) >= MIN_RULES and found[-1][1] - found[0][0] >= RULES_SPREAD * len(across):
-            lines[axis] = [(max(0, start - 1), min(len(across), stop + 1)) for start, stop in found]
+        found = parallel_lines(faint_ink.mean(axis=1 - axis))
+        if found:
+            lines[axis] = [(max(0, start - 1), min(digit.shape[axis], stop + 1)) for start, stop in found]
     beside_lines = digit & ~_marked(digit.shape, lines)
     for axis in lines:  # lines that do not pass the digit's threshold beside it leave the crop alone
         beside_digit = ~beside_lines.any(axis=axis)
@@ -92,6 +91,20 @@ def page_rule_pixels(digit: np.ndarray, ink: np.ndarray, contrast: float) -> np.
         for first, last in spans:  # a stroke runs on across the line where there is ink on both sides
             marked[first:last, along[max(0, first - 1)] & along[min(len(along) - 1, last)]] = False
     return rules if rules.any() else None
+
+
+def parallel_lines(filled: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of the page's lines among rows whose share of pixels `filled` is given: thin
+    runs of rows filled along RULE_COVER of their length, at least MIN_RULES of them spread over
+    RULES_SPREAD of the page; none when they are fewer."""
+    found = [
+        (start, stop)
+        for start, stop in true_runs(filled >= RULE_COVER)
+        if stop - start <= RULE_MAX_THICKNESS * len(filled)
+    ]
+    if len(found) >= MIN_RULES and found[-1][1] - found[0][0] >= RULES_SPREAD * len(filled):
+        return found
+    return []
 
 
 def _marked(shape: tuple[int, int], lines: dict[int, list[tuple[int, int]]]) -> np.ndarray:

@@ -26,6 +26,7 @@ from service.ink_marks import (
     without_specks,
 )
 from service.invalid_input import InvalidInput
+from service.page_tilt import page_tilt, turned
 from service.paper_sheet import reduced_copy, sheet_of_paper
 from service.pixel_arrays import border_frame
 from service.screen_bars import canvas_box
@@ -215,6 +216,9 @@ def to_mnist_layout(grey: np.ndarray) -> np.ndarray:
     contrast = float(strokes.max())
     if contrast < MIN_INK_CONTRAST:
         raise InvalidInput("no digit found: the image is blank or has too little contrast", status=422)
+    tilt = page_tilt(ink, contrast)
+    if tilt:  # a ruled page photographed askew: turned so that its lines run square to the image
+        ink, strokes = turned(ink, tilt), turned(strokes, tilt)
     digit = strokes >= INK_THRESHOLD * contrast
     stray = form_line_pixels(digit, ink, contrast)
     if stray is not None:  # the digit's own contrast sets its threshold, not a bolder printed box's
