@@ -1,11 +1,11 @@
 """MNIST test digits drawn the way users' files hold them, for `loadtest.image_accuracy`.
 
 Dark ink on a white page, scaled up, off-centre, saved as JPEG or PNG, as RGBA on a transparent
-canvas, photographed on paper under uneven light or in dim light, written on ruled notebook or
-squared paper (photographed straight or askew), in a form's box or above its line, photographed
-as a sheet on a desk, cropped tight to the digit, drawn with a fine pen, or in a screenshot of a
-drawing app (its bars coloured, or as white as its canvas). Each rendering takes the 28x28 digit and a random
-generator, and returns the file's bytes.
+canvas, photographed on paper under uneven light, in dim light or through a vignetting lens,
+written on ruled notebook or squared paper (photographed straight or askew), in a form's box or
+above its line, photographed as a sheet on a desk, cropped tight to the digit, drawn with a fine
+pen, or in a screenshot of a drawing app (its bars coloured, or as white as its canvas). Each
+rendering takes the 28x28 digit and a random generator, and returns the file's bytes.
 """
 
 from __future__ import annotations
@@ -112,6 +112,22 @@ def on_squared_paper(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
     page = page_with_digit(pixels, rng, squared_page, ink_colour=(30, 40, 120))
     page += rng.normal(0, 4, page.shape)
     return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=80)
+
+
+def vignetted(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Dark ink on paper photographed through a lens whose corners fall to 50-65% of the centre's
+    brightness (a phone's wide lens close to the page), the light falling off with the square of
+    the distance from the centre."""
+
+    def darkened_corners(height: int, width: int, digit_side: int) -> np.ndarray:
+        ys, xs = np.indices((height, width), dtype=np.float32)
+        # the squared distance from the centre, 2 in the corners
+        from_centre = ((xs - width / 2) / (width / 2)) ** 2 + ((ys - height / 2) / (height / 2)) ** 2
+        return 235 * (1 - rng.uniform(0.35, 0.5) * from_centre / 2)
+
+    page = page_with_digit(pixels, rng, darkened_corners, ink_colour=25)
+    page += rng.normal(0, 4, page.shape)
+    return encoded(Image.fromarray(page.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
 def in_dim_light(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -274,4 +290,5 @@ RENDERINGS: dict[str, Callable[[np.ndarray, np.random.Generator], bytes]] = {
     "screenshot of a drawing app in light mode (white bars), PNG": light_app_screenshot,
     "blue pen on squared paper with darker lines, JPEG": on_squared_paper,
     "squared or ruled paper photographed 1-5 degrees askew, JPEG": askew_on_lined_paper,
+    "photo with lens vignetting, corners at 50-65% of the centre's brightness, JPEG": vignetted,
 }

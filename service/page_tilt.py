@@ -50,15 +50,19 @@ def page_tilt(ink: np.ndarray, contrast: float) -> float:
     if pooled.mean() > MAX_FAINT_SHARE:
         return 0.0
     # rows of the page's lines, or its columns (a ruled page photographed sideways), whichever
-    # a shear sharpens more; a column's tilt turns the image the other way
+    # a shear sharpens more first; a column's tilt turns the image the other way
     found = [(*_best_shear(pooled), faint_ink, 1.0), (*_best_shear(pooled.T), faint_ink.T, -1.0)]
-    gain, tilt, lines, sense = max(found, key=lambda one: one[0])
-    if gain <= SHARPER:
-        return 0.0
-    # the copy's pixels are too coarse to tell a tenth of a degree: the last steps at full size
-    last_steps = np.arange(tilt - LAST_SPAN, tilt + LAST_SPAN + LAST_STEP / 2, LAST_STEP)
-    best, _ = _Shears(lines).sharpest(last_steps)
-    return sense * best
+    for gain, tilt, mask, sense in sorted(found, key=lambda one: one[0], reverse=True):
+        if gain <= SHARPER:
+            break
+        # the copy's pixels are too coarse to tell a tenth of a degree, or a small page's lines
+        # from its thicker strokes: the last steps, and the lines, at full size
+        shears = _Shears(mask)
+        best, sharpness = shears.sharpest(np.arange(tilt - LAST_SPAN, tilt + LAST_SPAN + LAST_STEP / 2, LAST_STEP))
+        straight, at_best = shears.filled_at(np.array([0.0, best]))
+        if parallel_lines(at_best) and sharpness > SHARPER * float(np.square(straight).sum()):
+            return sense * best
+    return 0.0
 
 
 def turned(pixels: np.ndarray, degrees: float) -> np.ndarray:
@@ -69,15 +73,12 @@ def turned(pixels: np.ndarray, degrees: float) -> np.ndarray:
 
 def _best_shear(mask: np.ndarray) -> tuple[float, float]:
     """(gain, degrees): the shear of `mask` whose rows are sharpest, in coarse steps then fine ones
-    around the best, and how many times sharper than the image as it is; a gain of 0.0 where the
-    page's lines are not found at that shear."""
+    around the best, and how many times sharper than the image as it is."""
     shears = _Shears(mask)
     coarse, _ = shears.sharpest(np.arange(-MAX_TILT, MAX_TILT + COARSE_STEP / 2, COARSE_STEP))
     low, high = max(coarse - COARSE_STEP, -MAX_TILT), min(coarse + COARSE_STEP, MAX_TILT)
     best, sharpness = shears.sharpest(np.arange(low, high + FINE_STEP / 2, FINE_STEP))
-    straight, best_filled = shears.filled_at(np.array([0.0, best]))
-    if not parallel_lines(best_filled):
-        return 0.0, best
+    straight = shears.filled_at(np.array([0.0]))
     return sharpness / max(float(np.square(straight).sum()), 1e-9), best
 
 
