@@ -224,7 +224,8 @@ def test_corrupted_files_are_refused_never_crash(format: str) -> None:
     for variant in variants:
         try:
             pixels = image_bytes_to_pixels(variant, MAX_PIXELS)
-        except InvalidInput:
+        except InvalidInput as refusal:
+            assert str(refusal) == str(refusal).strip() and "\n" not in str(refusal)  # one clean line
             continue
         assert pixels.shape == (28, 28) and np.isfinite(pixels).all()
         assert 0 <= pixels.min() and pixels.max() <= 255.001
