@@ -19,7 +19,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from service.form_lines import FAINT_LINE, parallel_lines
+from service.form_lines import FAINT_LINE, MIN_RULES, RULE_COVER, parallel_lines
 from service.ink_marks import MIN_PAGE_SIDE
 
 MAX_TILT = 6.0  # degrees either way; a page turned further is a page photographed carelessly
@@ -73,12 +73,16 @@ def turned(pixels: np.ndarray, degrees: float) -> np.ndarray:
 
 def _best_shear(mask: np.ndarray) -> tuple[float, float]:
     """(gain, degrees): the shear of `mask` whose rows are sharpest, in coarse steps then fine ones
-    around the best, and how many times sharper than the image as it is."""
+    around the best, and how many times sharper than the image as it is; a gain of 0.0 where
+    fewer than MIN_RULES rows are filled as a line fills its row (a slanted stroke of a digit on a
+    plain page: the full-size search is not run for it)."""
     shears = _Shears(mask)
     coarse, _ = shears.sharpest(np.arange(-MAX_TILT, MAX_TILT + COARSE_STEP / 2, COARSE_STEP))
     low, high = max(coarse - COARSE_STEP, -MAX_TILT), min(coarse + COARSE_STEP, MAX_TILT)
     best, sharpness = shears.sharpest(np.arange(low, high + FINE_STEP / 2, FINE_STEP))
-    straight = shears.filled_at(np.array([0.0]))
+    straight, at_best = shears.filled_at(np.array([0.0, best]))
+    if np.count_nonzero(at_best >= RULE_COVER) < MIN_RULES:
+        return 0.0, best
     return sharpness / max(float(np.square(straight).sum()), 1e-9), best
 
 
