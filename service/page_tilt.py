@@ -59,8 +59,8 @@ def page_tilt(ink: np.ndarray, contrast: float) -> float:
         # from its thicker strokes: the last steps, and the lines, at full size
         shears = _Shears(mask)
         best, sharpness = shears.sharpest(np.arange(tilt - LAST_SPAN, tilt + LAST_SPAN + LAST_STEP / 2, LAST_STEP))
-        straight, at_best = shears.filled_at(np.array([0.0, best]))
-        if parallel_lines(at_best) and sharpness > SHARPER * float(np.square(straight).sum()):
+        full_size_gain, at_best = shears.gain(best, sharpness)
+        if parallel_lines(at_best) and full_size_gain > SHARPER:
             return sense * best
     return 0.0
 
@@ -80,10 +80,10 @@ def _best_shear(mask: np.ndarray) -> tuple[float, float]:
     coarse, _ = shears.sharpest(np.arange(-MAX_TILT, MAX_TILT + COARSE_STEP / 2, COARSE_STEP))
     low, high = max(coarse - COARSE_STEP, -MAX_TILT), min(coarse + COARSE_STEP, MAX_TILT)
     best, sharpness = shears.sharpest(np.arange(low, high + FINE_STEP / 2, FINE_STEP))
-    straight, at_best = shears.filled_at(np.array([0.0, best]))
+    gain, at_best = shears.gain(best, sharpness)
     if np.count_nonzero(at_best >= RULE_COVER) < MIN_RULES:
         return 0.0, best
-    return sharpness / max(float(np.square(straight).sum()), 1e-9), best
+    return gain, best
 
 
 class _Shears:
@@ -110,6 +110,12 @@ class _Shears:
         of pixels squared and summed, highest where each line fills one row."""
         sharpness = np.square(self.filled_at(degrees)).sum(axis=1)
         return float(degrees[sharpness.argmax()]), float(sharpness.max())
+
+    def gain(self, degrees: float, sharpness: float) -> tuple[float, np.ndarray]:
+        """How many times sharper the rows are at the shear of `degrees` (whose `sharpness` the
+        search measured) than unsheared, and each row's share of pixels at that shear."""
+        straight, sheared = self.filled_at(np.array([0.0, degrees]))
+        return sharpness / max(float(np.square(straight).sum()), 1e-9), sheared
 
 
 def _max_pooled(mask: np.ndarray) -> np.ndarray:

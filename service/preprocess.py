@@ -59,7 +59,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
             status=415,
         ) from error
     except Exception as error:  # Pillow's parsers raise many types on hostile headers
-        raise InvalidInput(f"the image header is corrupt ({decoder_error(error)})") from error
+        raise InvalidInput(f"the image header is corrupt ({_decoder_error(error)})") from error
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise InvalidInput(
@@ -97,7 +97,7 @@ def decode_grayscale(image: Image.Image) -> np.ndarray:
     except InvalidInput:
         raise
     except Exception as error:  # truncated data surfaces here, as any of Pillow's error types
-        raise InvalidInput(f"the image data is truncated or corrupt ({decoder_error(error)})") from error
+        raise InvalidInput(f"the image data is truncated or corrupt ({_decoder_error(error)})") from error
     grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     alpha = rgba[..., 3] / PIXEL_MAX
     opaque = alpha > 0.5
@@ -106,7 +106,7 @@ def decode_grayscale(image: Image.Image) -> np.ndarray:
     return grey * alpha + background * (1 - alpha)
 
 
-def decoder_error(error: Exception) -> str:
+def _decoder_error(error: Exception) -> str:
     """A decoder's error in one line, for the 400's text (libheif ends its messages with a newline)."""
     return f"{type(error).__name__}: {str(error).strip()}"
 
