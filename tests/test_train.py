@@ -72,6 +72,8 @@ def test_unknown_recipe_and_model_are_refused() -> None:
         recipe_for("resnet")
     with pytest.raises(ValueError, match="unknown model"):
         train(TrainConfig(model="resnet"), separable_data())
+    with pytest.raises(ValueError, match="give --holdout too"):
+        train(TrainConfig(model="linear", views=5), separable_data())
 
 
 def test_run_writes_report_and_stores_the_model(tmp_path: Path) -> None:
@@ -138,7 +140,8 @@ def test_sweep_tries_every_combination_of_a_cosine_recipe() -> None:
     assert grid[0][0] == "5 epochs, batch 128, peak 0.003"
 
 
-def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("views", [1, 5])
+def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(tmp_path: Path, views: int) -> None:
     import bentoml
 
     import model_contract as contract
@@ -147,7 +150,14 @@ def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(t
 
     data = separable_data(count=512)
     config = TrainConfig(
-        model="linear", epochs=2, augment=False, holdout=128, non_digits=64, verbose=0, output=str(tmp_path)
+        model="linear",
+        epochs=2,
+        augment=False,
+        holdout=128,
+        non_digits=64,
+        views=views,
+        verbose=0,
+        output=str(tmp_path),
     )
     summary = run_training(config, data)
     assert summary["history"]["accuracy"][-1] > 0.9  # the non-digits are not counted as misses
@@ -159,6 +169,7 @@ def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(t
     served = load_classifier(stored.path, "tensorflow").probabilities(data.x_test.astype(np.float32))
     kept = keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True)
     np.testing.assert_allclose(served, kept.predict(data.x_test.astype(np.float32), verbose=0), atol=1e-5)
+    assert ("mean_over_views" in [layer.name for layer in kept.layers]) == (views > 1)
 
 
 def test_without_holdout_there_is_no_calibration_and_the_fixed_threshold_applies() -> None:

@@ -9,6 +9,7 @@ from dataclasses import fields
 from training.data import DATA_ENV, DataError
 from training.pipeline import run_training
 from training.recipes import DEFAULT_MODEL, RECIPES, TUTORIAL_RECIPES, TrainConfig, recipe_for
+from training.shifted_views import VIEWS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -74,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
     )
     cli.add_argument(
         "--non-digits", type=int, help="drawn non-digits added to training with a uniform target (recipes: 6000)"
+    )
+    cli.add_argument(
+        "--views",
+        type=int,
+        choices=list(VIEWS),
+        help="answer the mean over the image and copies moved by a pixel: 1, 5 or 9 views (the recipe's)",
     )
     cli.add_argument(
         "--non-digit-weight", type=float, help=f"each non-digit's weight in the loss ({defaults.non_digit_weight})"

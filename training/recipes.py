@@ -44,6 +44,11 @@ class TrainConfig:
     # as their target, each weighing `non_digit_weight` of a digit in the loss.
     non_digits: int = 0
     non_digit_weight: float = 0.5
+    # The stored model answers the mean of the net's logits over this many views of the image: 1
+    # (itself), 5 (and moved a pixel up, down, left, right) or 9 (and diagonally); each view costs
+    # one pass of the net (training/shifted_views.py). Only with `holdout`: views average logits,
+    # which calibration then turns into probabilities.
+    views: int = 1
     # Train in mixed bfloat16 where the CPU computes it natively (training/precision.py).
     mixed_precision: bool = False
     seed: int = 42

@@ -52,11 +52,12 @@ def recipe_text(name: str, config: TrainConfig) -> str:
         else ""
     )
     elastic = f", elastic distortion up to {config.elastic_pixels:g} px" if config.elastic_pixels else ""
+    views = f"; answers the mean over {config.views} views moved by a pixel" if config.views > 1 else ""
     return (
         f"augmented with rotations up to {config.rotation_degrees:g} degrees, shifts up to "
         f"{config.shift_pixels:g} px{pens}{elastic}, "
         f"Adam warm-up {config.warmup_epochs:g} epoch then cosine from {config.learning_rates[0]:g}, "
-        f"{config.epochs} epochs{held_out}"
+        f"{config.epochs} epochs{held_out}{views}"
     )
 
 

@@ -18,6 +18,7 @@ from training.models import ARCHITECTURES
 from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
 from training.precision import FLOAT32, dtype_policy, float32_copy, training_policy
 from training.recipes import TrainConfig
+from training.shifted_views import averaged_over_views
 
 EVAL_BATCH_SIZE = 1000
 
@@ -150,6 +151,8 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     """Build the config's model with the data's pixel statistics, fit it, and evaluate it."""
     if config.model not in ARCHITECTURES:
         raise ValueError(f"unknown model '{config.model}': choose one of {', '.join(ARCHITECTURES)}")
+    if config.views > 1 and not config.holdout:
+        raise ValueError("views are averaged before calibration: give --holdout too")
     keras.utils.set_random_seed(config.seed)
     fitted = data.holdout(config.holdout) if config.holdout else data  # its "test" images: the held-out ones
     mean, std = float(fitted.x_train.mean()), float(fitted.x_train.std())
@@ -187,7 +190,8 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     calibration = None
     if config.holdout:
         held_out, test = (fitted.x_test, fitted.y_test), (data.x_test, data.y_test)
-        model, calibration = calibrate(logits_model(model), held_out, test, config.seed, model.name)
+        logits = averaged_over_views(logits_model(model), config.views)
+        model, calibration = calibrate(logits, held_out, test, config.seed, model.name)
     return TrainResult(
         model=model,
         history={key: [float(v) for v in values] for key, values in history.history.items()},
