@@ -170,6 +170,7 @@ def test_holdout_calibrates_and_the_stored_model_serves_the_calibrated_answers(t
     kept = keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True)
     np.testing.assert_allclose(served, kept.predict(data.x_test.astype(np.float32), verbose=0), atol=1e-5)
     assert ("views" in [layer.name for layer in kept.layers]) == (views > 1)
+    assert stored.info.metadata["architecture"] == ("linear" if views == 1 else "linear, mean over 5 views")
 
 
 def test_without_holdout_there_is_no_calibration_and_the_fixed_threshold_applies() -> None:

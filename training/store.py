@@ -31,10 +31,16 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def architecture(config: TrainConfig) -> str:
+    """The net's name, and its views where it answers over several: they multiply what an answer
+    costs, so a reader of `/model_info` should see them."""
+    return config.model if config.views == 1 else f"{config.model}, mean over {config.views} views"
+
+
 def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dict:
     """Everything a reader of the store should know about how this model was made and how it does."""
     return {
-        contract.META_ARCHITECTURE: config.model,
+        contract.META_ARCHITECTURE: architecture(config),
         **measured_metadata(result.model, result.evaluation, result.calibration, data),
         contract.META_NORMALISATION: {"mean": round(result.mean, 4), "std": round(result.std, 4)},
         contract.META_TRAINING_OPTIONS: {  # BentoML metadata has no null: unset options are left out
