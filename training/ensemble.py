@@ -23,7 +23,7 @@ from keras import layers
 import model_contract as contract
 from training.calibration import calibrate
 from training.data import load_mnist
-from training.store import measured_metadata, save_to_store
+from training.store import measured_metadata, save_to_store, stored_keras_model
 from training.train import evaluate
 
 
@@ -68,7 +68,7 @@ def main() -> None:
         holdout = held_out_images(stored)
     except EnsembleError as error:
         raise SystemExit(str(error)) from None
-    members = [keras.saving.load_model(model.path_of(contract.KERAS_FILE), safe_mode=True) for model in stored]
+    members = [stored_keras_model(model) for model in stored]
     data = load_mnist(args.data)
     fitted = data.holdout(holdout)
     started = time.perf_counter()

@@ -28,19 +28,22 @@ if TYPE_CHECKING:  # Keras loads in the functions: `python -m training --help` n
     import keras
 
 # Each set of views as (rows, columns) moves; the first is the image itself.
+_ITSELF = ((0, 0),)
+_ALONG_AXES = ((-1, 0), (1, 0), (0, -1), (0, 1))
+_DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 VIEWS: dict[int, tuple[tuple[int, int], ...]] = {
-    1: ((0, 0),),
-    5: ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)),
-    9: ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)),
+    1: _ITSELF,
+    5: _ITSELF + _ALONG_AXES,
+    9: _ITSELF + _ALONG_AXES + _DIAGONAL,
 }
 
 
 def moved(padded: keras.KerasTensor, rows: int, columns: int) -> keras.KerasTensor:
-    """The image of a one-pixel zero-padded copy, moved down by `rows` and right by `columns`."""
+    """A one-pixel zero-padded copy cropped back to the image's size, moved down by `rows` and
+    right by `columns`."""
     from keras import layers
 
-    cropped = layers.Cropping2D(((1 - rows, 1 + rows), (1 - columns, 1 + columns)))(padded)
-    return layers.Reshape(contract.INPUT_SHAPE)(cropped)
+    return layers.Cropping2D(((1 - rows, 1 + rows), (1 - columns, 1 + columns)))(padded)
 
 
 def averaged_over_views(logits: keras.Model, views: int) -> keras.Model:
@@ -60,6 +63,7 @@ def averaged_over_views(logits: keras.Model, views: int) -> keras.Model:
     every_view = layers.Concatenate(axis=0, name="views")(
         [moved(padded, rows, columns) for rows, columns in VIEWS[views]]
     )
+    every_view = layers.Reshape(contract.INPUT_SHAPE)(every_view)
     per_view = keras.ops.reshape(logits(every_view), (views, -1, contract.NUM_CLASSES))
     mean = keras.ops.mean(per_view, axis=0)
     return keras.Model(pixels, mean, name=f"{logits.name}_{views}_views")
@@ -67,11 +71,11 @@ def averaged_over_views(logits: keras.Model, views: int) -> keras.Model:
 
 def main() -> None:
     import bentoml
-    import keras
 
     from results_output import machine_description, write_markdown
     from training.data import load_mnist
     from training.ensemble import member_logits
+    from training.store import stored_keras_model
 
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("tags", nargs="+", help="stored models trained without the last --validation training images")
@@ -85,8 +89,7 @@ def main() -> None:
     labels = data.y_train[-args.validation :]
     accuracy: dict[int, list[float]] = {views: [] for views in VIEWS}
     for tag in args.tags:
-        stored = bentoml.models.get(tag)
-        net = member_logits(keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True), 0)
+        net = member_logits(stored_keras_model(bentoml.models.get(tag)), 0)
         for views in VIEWS:
             answers = averaged_over_views(net, views).predict(images, batch_size=1000, verbose=0)
             accuracy[views].append(float((answers.argmax(axis=1) == labels).mean()))

@@ -37,6 +37,11 @@ def architecture(config: TrainConfig) -> str:
     return config.model if config.views == 1 else f"{config.model}, mean over {config.views} views"
 
 
+def stored_keras_model(stored: bentoml.Model) -> keras.Model:
+    """A stored version's `.keras` file, read in safe mode (no code in it runs)."""
+    return keras.saving.load_model(stored.path_of(contract.KERAS_FILE), safe_mode=True)
+
+
 def model_metadata(result: TrainResult, config: TrainConfig, data: Mnist) -> dict:
     """Everything a reader of the store should know about how this model was made and how it does."""
     return {
