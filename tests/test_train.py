@@ -59,6 +59,17 @@ def test_label_smoothing_keeps_answers_off_full_certainty() -> None:
     assert np.median(smoothed) < 0.85  # the smoothed target for the right digit is 1 - 0.3 + 0.03 = 0.73
 
 
+def test_weight_decay_shrinks_the_kernels_and_leaves_the_biases_to_the_gradient() -> None:
+    config = TrainConfig(model="linear", epochs=3, batch_size=32, learning_rates=(1e-2,), augment=False, verbose=0)
+    data = separable_data()
+    plain, decayed = train(config, data), train(replace(config, weight_decay=5.0), data)
+    kernels = [np.abs(result.model.layers[-1].kernel.numpy()).mean() for result in (plain, decayed)]
+    assert kernels[1] < 0.7 * kernels[0]
+    assert decayed.evaluation.accuracy > 0.9
+    excluded = {v.name for v in decayed.model.trainable_variables if not decayed.model.optimizer._use_weight_decay(v)}
+    assert excluded == {"bias"}
+
+
 def test_cosine_schedule_warms_up_then_decays() -> None:
     config = TrainConfig(schedule="cosine", epochs=4, learning_rates=(1e-2,), warmup_epochs=1)
     schedule, callbacks = learning_rate(config, steps_per_epoch=10)

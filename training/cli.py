@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
         help="end with a moving average of the weights, this momentum (0: off)",
     )
     cli.add_argument("--label-smoothing", type=float, help="targets softened by this share, 0-1 (0: off)")
+    cli.add_argument(
+        "--weight-decay", type=float, help="decoupled weight decay (AdamW) of the kernels, per unit of rate (0: off)"
+    )
     cli.add_argument("--rotation-degrees", type=float, help="largest random rotation (10)")
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")

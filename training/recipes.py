@@ -29,6 +29,7 @@ class TrainConfig:
     # Targets softened towards the uniform distribution by this share (0: off), so the loss stops
     # rewarding ever more confident logits on training images it already reads right.
     label_smoothing: float = 0.0
+    weight_decay: float = 0.0  # decoupled (AdamW), on the kernels only; 0: off
     augment: bool = True
     rotation_degrees: float = 10.0
     zoom: float = 0.1

@@ -53,6 +53,7 @@ VARIED_SETTINGS = {
     "rotation_degrees": "rotations (degrees)",
     "ema_momentum": "weight averages (momentum)",
     "label_smoothing": "label smoothings",
+    "weight_decay": "weight decays",
 }
 
 
