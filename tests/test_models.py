@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-from training.models import ARCHITECTURES, MNIST_MEAN, MNIST_STD
+from training.models import ARCHITECTURES, MNIST_MEAN, MNIST_STD, with_dropout_scaled
 
 # (total, trainable) parameters; the last two are the tutorial's published figures.
 EXPECTED_PARAMETERS = {
@@ -38,3 +39,12 @@ def test_normalisation_maps_the_mean_to_zero_and_one_std_to_one() -> None:
     rescale = model.layers[0]
     out = np.asarray(rescale(np.array([[50.0, 75.0, 0.0]], dtype=np.float32)))
     np.testing.assert_allclose(out, [[0.0, 1.0, -2.0]], atol=1e-6)
+
+
+def test_scaled_dropout_changes_the_rates_and_nothing_else() -> None:
+    net, scaled = (ARCHITECTURES["conv_batchnorm_dropout"]() for _ in range(2))
+    with_dropout_scaled(scaled, 0.5)
+    assert [layer.rate for layer in scaled.layers if isinstance(layer, keras.layers.Dropout)] == [0.25, 0.3]
+    assert scaled.count_params() == net.count_params()
+    with pytest.raises(ValueError, match="keep it 0-1"):
+        with_dropout_scaled(net, 2.0)

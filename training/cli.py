@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
         help="end with a moving average of the weights, this momentum (0: off)",
     )
     cli.add_argument("--label-smoothing", type=float, help="targets softened by this share, 0-1 (0: off)")
+    cli.add_argument("--dropout-scale", type=float, help="the net's dropout rates times this (1: the tutorial's)")
     cli.add_argument(
         "--weight-decay", type=float, help="decoupled weight decay (AdamW) of the kernels, per unit of rate (0: off)"
     )

@@ -117,6 +117,19 @@ def conv_batchnorm_dropout(mean: float = MNIST_MEAN, std: float = MNIST_STD) -> 
     return _conv_dropout_net("conv_batchnorm_dropout", batchnorm=True, mean=mean, std=std)
 
 
+def with_dropout_scaled(model: keras.Sequential, scale: float) -> keras.Sequential:
+    """The same net with every dropout rate times `scale`: a training setting, not another net
+    (the layers and parameters are the same, and dropout does nothing once trained)."""
+    for layer in model.layers:
+        if isinstance(layer, layers.Dropout):
+            if not 0 <= layer.rate * scale < 1:
+                raise ValueError(
+                    f"dropout scale {scale:g} makes {layer.name}'s rate {layer.rate * scale:g}: keep it 0-1"
+                )
+            layer.rate *= scale
+    return model
+
+
 ARCHITECTURES: dict[str, Callable[[float, float], keras.Sequential]] = {
     "linear": linear,
     "one_hidden_layer": one_hidden_layer,

@@ -54,6 +54,7 @@ VARIED_SETTINGS = {
     "ema_momentum": "weight averages (momentum)",
     "label_smoothing": "label smoothings",
     "weight_decay": "weight decays",
+    "dropout_scale": "dropout scales",
 }
 
 

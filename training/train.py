@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from functools import partial
 
 import keras
 import numpy as np
@@ -14,7 +13,7 @@ from model_contract import NUM_CLASSES
 from training.augment import AugmentConfig, training_dataset
 from training.calibration import Calibration, calibrate, logits_model
 from training.data import Mnist
-from training.models import ARCHITECTURES
+from training.models import ARCHITECTURES, with_dropout_scaled
 from training.non_digits import TRAINING_FONT_PACKAGES, fonts_from, non_digit_images
 from training.precision import FLOAT32, dtype_policy, float32_copy, training_policy
 from training.recipes import TrainConfig
@@ -169,7 +168,10 @@ def train(config: TrainConfig, data: Mnist) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     fitted = data.holdout(config.holdout) if config.holdout else data  # its "test" images: the held-out ones
     mean, std = float(fitted.x_train.mean()), float(fitted.x_train.std())
-    build = partial(ARCHITECTURES[config.model], mean, std)
+
+    def build() -> keras.Model:
+        return with_dropout_scaled(ARCHITECTURES[config.model](mean, std), config.dropout_scale)
+
     policy = training_policy(config.mixed_precision)
     images, targets, weights = training_examples(fitted.x_train, fitted.y_train, config)
     steps_per_epoch = -(-len(images) // config.batch_size)
