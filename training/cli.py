@@ -58,7 +58,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--label-smoothing", type=float, help="targets softened by this share, 0-1 (0: off)")
     cli.add_argument("--dropout-scale", type=float, help="the net's dropout rates times this (1: the tutorial's)")
     cli.add_argument(
-        "--weight-decay", type=float, help="decoupled weight decay (AdamW) of the kernels, per unit of rate (0: off)"
+        "--weight-decay",
+        type=float,
+        help="decoupled weight decay (AdamW's): each step shrinks the kernels by this times the rate (0: off)",
     )
     cli.add_argument("--rotation-degrees", type=float, help="largest random rotation (10)")
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
