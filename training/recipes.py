@@ -30,7 +30,7 @@ class TrainConfig:
     # rewarding ever more confident logits on training images it already reads right.
     label_smoothing: float = 0.0
     weight_decay: float = 0.0  # decoupled (AdamW), on the kernels only; 0: off
-    dropout_scale: float = 1.0  # the net's dropout rates (0.5 and 0.6 in the tutorial's) times this
+    dropout_scale: float = 1.0  # the net's dropout rates (training.models) times this; 1: as built
     augment: bool = True
     rotation_degrees: float = 10.0
     zoom: float = 0.1
