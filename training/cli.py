@@ -62,6 +62,20 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="decoupled weight decay (AdamW's): each step shrinks the kernels by this times the rate (0: off)",
     )
+    cli.add_argument(
+        "--teachers",
+        nargs="+",
+        metavar="TAG",
+        help="stored calibrated nets whose softened mean answer is mixed into each digit's target (none)",
+    )
+    cli.add_argument(
+        "--distillation", type=float, help=f"the teachers' share of a digit's target ({defaults.distillation})"
+    )
+    cli.add_argument(
+        "--distillation-temperature",
+        type=float,
+        help=f"the teachers' logits are divided by this before their softmax ({defaults.distillation_temperature})",
+    )
     cli.add_argument("--rotation-degrees", type=float, help="largest random rotation (10)")
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")
@@ -130,8 +144,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         for field in fields(TrainConfig)
         if getattr(args, field.name, None) is not None
     }
-    if "learning_rates" in overrides:
-        overrides["learning_rates"] = tuple(overrides["learning_rates"])
+    for listed in ("learning_rates", "teachers"):
+        if listed in overrides:
+            overrides[listed] = tuple(overrides[listed])
     return recipe_for(args.recipe or args.model or DEFAULT_MODEL, **overrides)
 
 

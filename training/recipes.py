@@ -31,6 +31,11 @@ class TrainConfig:
     label_smoothing: float = 0.0
     weight_decay: float = 0.0  # decoupled (AdamW), on the kernels only; 0: off
     dropout_scale: float = 1.0  # the net's dropout rates (training.models) times this; 1: as built
+    # Stored nets whose softened mean answer makes up `distillation` of each digit's target, at
+    # `distillation_temperature` (training/distillation.py); none: the labels alone.
+    teachers: tuple[str, ...] = ()
+    distillation: float = 0.5
+    distillation_temperature: float = 3.0
     augment: bool = True
     rotation_degrees: float = 10.0
     zoom: float = 0.1

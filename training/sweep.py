@@ -7,10 +7,11 @@
 A tutorial recipe (step-down schedule): every combination trains it with Adam at --rate for the
 first --drop-after epochs and at --final-rate for the rest (dropping after the last epoch means a
 constant rate). A cosine recipe (--recipe quick or long): every combination of --epochs,
---batch-sizes, peak --rates, --stroke-change, --blur, --elastic-pixels, --shift-pixels,
---rotation-degrees and --ema-momentum. Each runs once per seed, on all training images but the
-last --validation ones, and is scored on those. Writes results/sweep_<name>.md, with the seconds each run took; the
-test set is not touched. With --save the models go into the store, so that other measurements
+--batch-sizes, peak --rates and the settings of `VARIED_SETTINGS` (--stroke-change, --blur,
+--dropout-scale, --distillation ...), distilling the --teachers given. Each runs once per seed,
+on all training images but the last --validation ones, and is scored on those. Writes
+results/sweep_<name>.md, with the seconds each run took; the test set is not touched. With
+--save the models go into the store, so that other measurements
 (`loadtest.other_writers --writers choosing`) can score them too.
 """
 
@@ -55,6 +56,8 @@ VARIED_SETTINGS = {
     "label_smoothing": "label smoothings",
     "weight_decay": "weight decays",
     "dropout_scale": "dropout scales",
+    "distillation": "the teachers' shares of a target (with --teachers)",
+    "distillation_temperature": "the teachers' temperatures (with --teachers)",
 }
 
 
@@ -92,6 +95,7 @@ def main() -> None:
     for field, what in VARIED_SETTINGS.items():
         flag = "--" + field.replace("_", "-")
         cli.add_argument(flag, type=float, nargs="+", help=f"cosine recipes: {what} to try (the recipe's)")
+    cli.add_argument("--teachers", nargs="+", default=[], metavar="TAG", help="cosine recipes: nets to distil (none)")
     cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")
     cli.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     cli.add_argument("--validation", type=int, default=10_000, help="training images held out (10,000)")
@@ -101,14 +105,16 @@ def main() -> None:
 
     data = load_mnist(args.data).holdout(args.validation)
     name = args.recipe or args.model
-    grid = cosine_grid(RECIPES[name], args) if args.recipe else step_grid(TUTORIAL_RECIPES[name], args)
-    own = RECIPES[name].holdout
+    recipe = replace(RECIPES[name], teachers=tuple(args.teachers))
+    grid = cosine_grid(recipe, args) if args.recipe else step_grid(recipe, args)
+    own = recipe.holdout
     calibration_holdout = f" (less the recipe's own {own:,} held out for calibration)" if own else ""
+    distilled = f"; distilling {', '.join(args.teachers)}" if args.teachers else ""
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {machine_description()}, training in "
-        f"{training_policy(RECIPES[name].mixed_precision)}: `python -m training.sweep` for {name}; trained on "
-        f"{len(data.x_train):,} images{calibration_holdout}, scored on the last {args.validation:,} training "
-        "images (not the test set); "
+        f"{training_policy(recipe.mixed_precision)}: `python -m training.sweep` for {name}; trained on "
+        f"{len(data.x_train):,} images{calibration_holdout}{distilled}, scored on the last {args.validation:,} "
+        "training images (not the test set); "
         f"seeds {' '.join(map(str, args.seeds))}.",
         "",
         "| settings | validation accuracy, mean | by seed | seconds per run |",

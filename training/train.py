@@ -134,10 +134,18 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 
 
 def training_examples(images: np.ndarray, labels: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, ...]:
-    """Images, one-hot targets and loss weights: the digits, then `config.non_digits` drawn
-    non-digits whose target is the uniform distribution."""
+    """Images, targets and loss weights: the digits (their labels, mixed with the teachers' answers
+    where the config names teachers), then `config.non_digits` drawn non-digits whose target is
+    the uniform distribution."""
     extra = non_digit_images(config.non_digits, config.seed, fonts_from(TRAINING_FONT_PACKAGES))
-    targets = np.concatenate([one_hot(labels), np.full((len(extra), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)])
+    digit_targets = one_hot(labels)
+    if config.teachers:
+        from training.distillation import distilled_targets  # not at the top: training.store imports this module
+
+        digit_targets = distilled_targets(
+            digit_targets, images, config.teachers, config.distillation, config.distillation_temperature
+        )
+    targets = np.concatenate([digit_targets, np.full((len(extra), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)])
     weights = np.concatenate([np.ones(len(images)), np.full(len(extra), config.non_digit_weight)])
     return np.concatenate([images, extra]).astype(np.float32), targets, weights
 
