@@ -53,11 +53,17 @@ def recipe_text(name: str, config: TrainConfig) -> str:
     )
     elastic = f", elastic distortion up to {config.elastic_pixels:g} px" if config.elastic_pixels else ""
     views = f"; answers the mean over {config.views} views moved by a pixel" if config.views > 1 else ""
+    distilled = (
+        f"; targets {config.distillation:g} the softened mean answer of {len(config.teachers)} stored nets "
+        f"(temperature {config.distillation_temperature:g})"
+        if config.teachers
+        else ""
+    )
     return (
         f"augmented with rotations up to {config.rotation_degrees:g} degrees, shifts up to "
         f"{config.shift_pixels:g} px{pens}{elastic}, "
         f"Adam warm-up {config.warmup_epochs:g} epoch then cosine from {config.learning_rates[0]:g}, "
-        f"{config.epochs} epochs{held_out}{views}"
+        f"{config.epochs} epochs{held_out}{views}{distilled}"
     )
 
 
@@ -73,12 +79,17 @@ def main() -> None:
     cli.add_argument("--save", action="store_true", help="also put each model into the store")
     cli.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2], help="Keras progress")
     cli.add_argument("--recipes", nargs="+", choices=list(RECIPES), help="named recipes instead of the tutorial's five")
+    cli.add_argument("--teachers", nargs="+", default=[], metavar="TAG", help="stored nets each recipe distils (none)")
+    cli.add_argument("--distillation-temperature", type=float, help="the teachers' temperature (TrainConfig's)")
     args = cli.parse_args()
+    distillation = {"teachers": tuple(args.teachers)}
+    if args.distillation_temperature:
+        distillation["distillation_temperature"] = args.distillation_temperature
 
     data = load_mnist(args.data)
     rows = []
     for name in args.recipes or TUTORIAL_RECIPES:
-        recipe = RECIPES[name]
+        recipe = replace(RECIPES[name], **distillation)
         runs = []
         for seed in args.seeds:
             print(f"\n=== {name}, seed {seed}: {recipe_text(name, recipe)} ===")
