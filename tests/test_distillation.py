@@ -93,3 +93,12 @@ def test_the_training_command_names_teachers_share_and_temperature() -> None:
     assert config.teachers == ("mnist_classifier:a", "mnist_classifier:b")  # a tuple: the config stays hashable
     assert (config.distillation, config.distillation_temperature, config.epochs) == (0.4, 2.0, 32)
     assert config_from_args(parser().parse_args(["--recipe", "long"])).teachers == ()
+
+
+def test_a_distillation_setting_without_teachers_stops_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from training.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--recipe", "long", "--distillation-temperature", "4", "--no-save"])
+    assert stopped.value.code == 2
+    assert "--teachers: name them" in capsys.readouterr().err

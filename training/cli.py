@@ -11,6 +11,16 @@ from training.pipeline import run_training
 from training.recipes import DEFAULT_MODEL, RECIPES, TUTORIAL_RECIPES, TrainConfig, recipe_for
 from training.shifted_views import VIEWS
 
+# What the teachers' answers are mixed in with; meaningless without teachers.
+DISTILLATION_SETTINGS = ("distillation", "distillation_temperature")
+
+
+def refuse_distillation_without_teachers(cli: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A command given a distillation setting but no --teachers would train on the labels alone,
+    silently; it stops with a message instead."""
+    if not args.teachers and any(getattr(args, setting) is not None for setting in DISTILLATION_SETTINGS):
+        cli.error("--distillation and --distillation-temperature mix in the answers of --teachers: name them")
+
 
 def parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
@@ -163,7 +173,9 @@ def stored_model() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    refuse_distillation_without_teachers(cli, args)
     if args.if_missing and (existing := stored_model()) is not None:
         print(f"the model store already has {existing}; not training (drop --if-missing to train anyway)")
         return 0

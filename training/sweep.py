@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from training.cli import refuse_distillation_without_teachers
 from training.recipes import RECIPES, TUTORIAL_RECIPES, TrainConfig
 
 
@@ -102,6 +103,7 @@ def main() -> None:
     cli.add_argument("--data", help="mnist.npz or IDX folder (default $MNIST_DATA, else download)")
     cli.add_argument("--output", default="results", help="where the table goes (results)")
     args = cli.parse_args()
+    refuse_distillation_without_teachers(cli, args)
 
     data = load_mnist(args.data).holdout(args.validation)
     name = args.recipe or args.model
