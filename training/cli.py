@@ -15,6 +15,35 @@ from training.shifted_views import VIEWS
 DISTILLATION_SETTINGS = ("distillation", "distillation_temperature")
 
 
+def add_teachers_flag(cli: argparse.ArgumentParser) -> None:
+    cli.add_argument(
+        "--teachers",
+        nargs="+",
+        metavar="TAG",
+        help="stored calibrated nets whose softened mean answer is mixed into each digit's target (none)",
+    )
+
+
+def add_distillation_flags(cli: argparse.ArgumentParser) -> None:
+    """--teachers and the two settings that say how their answers are mixed in, one value each."""
+    defaults = TrainConfig()
+    add_teachers_flag(cli)
+    cli.add_argument(
+        "--distillation", type=float, help=f"the teachers' share of a digit's target ({defaults.distillation})"
+    )
+    cli.add_argument(
+        "--distillation-temperature",
+        type=float,
+        help=f"the teachers' logits are divided by this before their softmax ({defaults.distillation_temperature})",
+    )
+
+
+def distillation_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The teachers and distillation settings given on the command line, as `TrainConfig` fields."""
+    given = {setting: getattr(args, setting) for setting in DISTILLATION_SETTINGS if getattr(args, setting) is not None}
+    return {**given, "teachers": tuple(args.teachers)} if args.teachers else given
+
+
 def refuse_distillation_without_teachers(cli: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A command given a distillation setting but no --teachers would train on the labels alone,
     silently; it stops with a message instead."""
@@ -72,20 +101,7 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="decoupled weight decay (AdamW's): each step shrinks the kernels by this times the rate (0: off)",
     )
-    cli.add_argument(
-        "--teachers",
-        nargs="+",
-        metavar="TAG",
-        help="stored calibrated nets whose softened mean answer is mixed into each digit's target (none)",
-    )
-    cli.add_argument(
-        "--distillation", type=float, help=f"the teachers' share of a digit's target ({defaults.distillation})"
-    )
-    cli.add_argument(
-        "--distillation-temperature",
-        type=float,
-        help=f"the teachers' logits are divided by this before their softmax ({defaults.distillation_temperature})",
-    )
+    add_distillation_flags(cli)
     cli.add_argument("--rotation-degrees", type=float, help="largest random rotation (10)")
     cli.add_argument("--zoom", type=float, help="largest random zoom per axis (0.1)")
     cli.add_argument("--shear-degrees", type=float, help="largest random shear angle (0.1)")

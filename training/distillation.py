@@ -58,5 +58,6 @@ def distilled_targets(
     one_hot: np.ndarray, images: np.ndarray, teachers: tuple[str, ...], share: float, temperature: float
 ) -> np.ndarray:
     """The digits' targets mixed with the mean of the stored teachers' one-view logits."""
-    logits = [one_view_logits(bentoml.models.get(tag), images.astype(np.float32)) for tag in teachers]
+    pixels = images.astype(np.float32)
+    logits = [one_view_logits(bentoml.models.get(tag), pixels) for tag in teachers]
     return mixed_targets(one_hot, np.mean(logits, axis=0), share, temperature)

@@ -18,7 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from training.cli import DISTILLATION_SETTINGS, refuse_distillation_without_teachers
+from training.cli import add_distillation_flags, distillation_overrides, refuse_distillation_without_teachers
 from training.recipes import RECIPES, TUTORIAL_RECIPES, TrainConfig
 
 # What the tutorial reported, on the 10,000 test images.
@@ -80,15 +80,10 @@ def main() -> None:
     cli.add_argument("--save", action="store_true", help="also put each model into the store")
     cli.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2], help="Keras progress")
     cli.add_argument("--recipes", nargs="+", choices=list(RECIPES), help="named recipes instead of the tutorial's five")
-    cli.add_argument("--teachers", nargs="+", default=[], metavar="TAG", help="stored nets each recipe distils (none)")
-    cli.add_argument("--distillation", type=float, help="the teachers' share of a target (TrainConfig's)")
-    cli.add_argument("--distillation-temperature", type=float, help="the teachers' temperature (TrainConfig's)")
+    add_distillation_flags(cli)
     args = cli.parse_args()
     refuse_distillation_without_teachers(cli, args)
-    distillation = {"teachers": tuple(args.teachers)}
-    for setting in DISTILLATION_SETTINGS:
-        if getattr(args, setting) is not None:
-            distillation[setting] = getattr(args, setting)
+    distillation = distillation_overrides(args)
 
     data = load_mnist(args.data)
     rows = []

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from training.cli import refuse_distillation_without_teachers
+from training.cli import add_teachers_flag, refuse_distillation_without_teachers
 from training.recipes import RECIPES, TUTORIAL_RECIPES, TrainConfig
 
 
@@ -96,7 +96,7 @@ def main() -> None:
     for field, what in VARIED_SETTINGS.items():
         flag = "--" + field.replace("_", "-")
         cli.add_argument(flag, type=float, nargs="+", help=f"cosine recipes: {what} to try (the recipe's)")
-    cli.add_argument("--teachers", nargs="+", default=[], metavar="TAG", help="cosine recipes: nets to distil (none)")
+    add_teachers_flag(cli)
     cli.add_argument("--save", action="store_true", help="put each run's model into the store, to measure it further")
     cli.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     cli.add_argument("--validation", type=int, default=10_000, help="training images held out (10,000)")
@@ -107,7 +107,7 @@ def main() -> None:
 
     data = load_mnist(args.data).holdout(args.validation)
     name = args.recipe or args.model
-    recipe = replace(RECIPES[name], teachers=tuple(args.teachers))
+    recipe = replace(RECIPES[name], teachers=tuple(args.teachers or ()))
     grid = cosine_grid(recipe, args) if args.recipe else step_grid(recipe, args)
     own = recipe.holdout
     calibration_holdout = f" (less the recipe's own {own:,} held out for calibration)" if own else ""
